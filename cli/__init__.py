@@ -1,0 +1,1 @@
+"""The ``gcl`` command line (installed as ``gcl.cli``)."""

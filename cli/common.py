@@ -1,0 +1,88 @@
+"""Shared CLI plumbing: error handling, logging, rendering. No tensor code lives in ``cli/``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gcl.errors import GCLError
+
+F = TypeVar('F', bound=Callable[..., Any])
+
+stdout = Console()
+stderr = Console(stderr=True)
+STATE: dict[str, Any] = {'debug': False}
+
+
+def setup_logging(quiet: bool = False) -> None:
+    """Install a rich handler on the ``gcl`` logger (the library itself never configures one)."""
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger('gcl')
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        handler = RichHandler(console=stderr, show_path=False, show_time=False)
+        logger.addHandler(handler)
+    level = logging.DEBUG if STATE['debug'] else (logging.WARNING if quiet else logging.INFO)
+    logger.setLevel(level)
+
+
+def handle_errors(func: F) -> F:
+    """Print a :class:`GCLError` as one red line and exit 2 (``--debug`` shows the trace)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GCLError as exc:
+            if STATE['debug']:
+                raise
+            stderr.print(f'[bold red]error:[/] {exc}', highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            stderr.print('[red]interrupted[/]')
+            raise typer.Exit(code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars only when not ``--quiet`` and stderr is a terminal."""
+    return not quiet and sys.stderr.isatty()
+
+
+def metrics_table(title: str, metrics: dict[str, dict[str, Any]]) -> Table:
+    """A rich table: one row per (task, metric) with mean +- std."""
+    table = Table(title=title, title_justify='left')
+    table.add_column('task')
+    table.add_column('metric')
+    table.add_column('value', justify='right')
+    table.add_column('protocol')
+    for task, values in metrics.items():
+        protocol = str(values.get('protocol', ''))
+        for key, value in values.items():
+            if key.endswith('_std') or key in ('protocol', 'repeats') or \
+                    not isinstance(value, (int, float)):
+                continue
+            std = values.get(f'{key}_std')
+            shown = f'{value:.4f}' if std is None else f'{value:.4f} ± {std:.4f}'
+            table.add_row(task, key, shown, protocol)
+            protocol = ''
+    return table
+
+
+def emit(payload: Any, fmt: str, render: Callable[[], None]) -> None:
+    """Write ``payload`` as JSON on stdout (``--format json``) or call ``render``."""
+    if fmt == 'json':
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + '\n')
+    elif fmt == 'table':
+        render()
+    else:
+        raise GCLError(f'unknown --format {fmt!r}; use table or json')

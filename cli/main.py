@@ -1,0 +1,54 @@
+"""``gcl``: train, evaluate and embed with graph contrastive learning methods."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gcl.cli import common
+from gcl.cli.datasets import app as datasets_app
+from gcl.cli.embed import embed
+from gcl.cli.evaluate import evaluate
+from gcl.cli.methods import app as methods_app
+from gcl.cli.train import train
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
+                  help='Graph contrastive learning: GRACE, GCA, gCooL, CSGCL, PamC on PyG.',
+                  rich_markup_mode='rich')
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option('--debug', help='Show full tracebacks on errors.')] = False,
+) -> None:
+    """Graph contrastive learning toolkit. Results go to stdout; progress and logs to stderr."""
+    common.STATE['debug'] = debug
+
+
+@app.command('version')
+def version() -> None:
+    """Print the versions of gcl, torch and torch_geometric."""
+    import torch
+    import torch_geometric
+
+    import gcl
+
+    typer.echo(f'gcl {gcl.__version__} (torch {torch.__version__}, '
+               f'torch_geometric {torch_geometric.__version__})')
+
+
+app.command('train')(train)
+app.command('evaluate')(evaluate)
+app.command('embed')(embed)
+app.add_typer(datasets_app, name='datasets', help='List datasets and their local status.')
+app.add_typer(methods_app, name='methods', help='List methods and show their configs.')
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == '__main__':
+    main()

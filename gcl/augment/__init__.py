@@ -1,0 +1,16 @@
+"""Graph augmentations as PyG transforms (``Data`` in, ``Data`` out, input untouched)."""
+
+from gcl.augment.compose import Compose, make_view
+from gcl.augment.drop_edge import DropEdge
+from gcl.augment.functional import drop_edge_weighted, drop_feature, drop_feature_weighted
+from gcl.augment.mask_feature import MaskFeature
+
+__all__ = [
+    'DropEdge',
+    'MaskFeature',
+    'Compose',
+    'make_view',
+    'drop_feature',
+    'drop_feature_weighted',
+    'drop_edge_weighted',
+]

@@ -1,0 +1,3 @@
+"""Community detection (filled by the community issue)."""
+
+__all__: list[str] = []

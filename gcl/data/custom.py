@@ -1,0 +1,224 @@
+"""Build a validated, undirected PyG ``Data`` from a user's own graph.
+
+Every constructor ends in :func:`from_edge_index`, so all of them clean and validate the same
+way: ids checked against ``num_nodes``, edges made undirected (``to_undirected``), self-loops
+removed and duplicates merged (``coalesce``) with a log line saying how many, features checked for
+NaN/inf, labels checked for shape.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
+
+from gcl.data.validate import check_edge_index, check_graph
+from gcl.errors import GCLDataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ['from_edge_index', 'from_networkx', 'from_scipy', 'from_csv']
+
+
+def from_edge_index(edge_index: Tensor, x: Tensor | None = None, y: Tensor | None = None, *,
+                    num_nodes: int | None = None, undirected: bool = True,
+                    self_loops: str = 'remove') -> Data:
+    """Make a ``Data`` from an edge list.
+
+    Args:
+        edge_index: ``[2, E]`` integer node ids (0-based).
+        x: ``[N, F]`` node features (float). ``None`` uses the identity ``[N, N]`` (only for small
+            graphs) -- pass real features where you have them.
+        y: ``[N]`` integer labels, optional (needed only by the node and cluster evaluations).
+        num_nodes: N; defaults to ``x.size(0)``, else ``max id + 1``.
+        undirected: add the reverse of every edge (GCL views assume undirected graphs).
+        self_loops: ``'remove'`` (default; GCNConv adds its own), ``'keep'`` or ``'error'``.
+    """
+    if not isinstance(edge_index, Tensor):
+        edge_index = torch.as_tensor(np.asarray(edge_index))
+    if edge_index.dim() == 2 and edge_index.size(1) == 2 and edge_index.size(0) != 2:
+        edge_index = edge_index.t()
+    if num_nodes is None:
+        if x is not None:
+            num_nodes = int(x.size(0))
+        elif edge_index.numel():
+            num_nodes = int(edge_index.max()) + 1
+        else:
+            num_nodes = 0
+    if num_nodes <= 0:
+        raise GCLDataError('the graph is empty (0 nodes)')
+    check_edge_index(edge_index, num_nodes)
+    edge_index = edge_index.long().contiguous()
+    if self_loops not in ('remove', 'keep', 'error'):
+        raise GCLDataError(f"self_loops must be 'remove', 'keep' or 'error', got {self_loops!r}")
+    loops = int((edge_index[0] == edge_index[1]).sum())
+    if loops and self_loops == 'error':
+        raise GCLDataError(f'the edge list has {loops} self-loops')
+    if loops and self_loops == 'remove':
+        edge_index, _ = remove_self_loops(edge_index)
+        logger.info('removed %d self-loops', loops)
+    before = edge_index.size(1)
+    if undirected:
+        edge_index = to_undirected(edge_index, num_nodes=num_nodes)
+    else:
+        edge_index = coalesce(edge_index, num_nodes=num_nodes)
+    if not undirected and edge_index.size(1) < before:
+        logger.info('merged %d duplicate edges', before - edge_index.size(1))
+    if x is None:
+        if num_nodes > 20_000:
+            raise GCLDataError(f'no node features given for {num_nodes} nodes; an identity matrix '
+                               'would be too large -- pass x=')
+        x = torch.eye(num_nodes)
+    x = torch.as_tensor(x)
+    if not torch.is_floating_point(x):
+        x = x.float()
+    data = Data(x=x, edge_index=edge_index, num_nodes=num_nodes)
+    if y is not None:
+        y = torch.as_tensor(np.asarray(y) if not isinstance(y, Tensor) else y)
+        if torch.is_floating_point(y):
+            if not torch.equal(y, y.round()):
+                raise GCLDataError('labels must be integer class ids, got fractional values')
+        data.y = y.long().view(-1) if y.dim() <= 1 else y.long()
+    return check_graph(data)
+
+
+def from_networkx(graph: Any, x: Tensor | None = None, y: Tensor | None = None, *,
+                  feature_attr: str | None = None, label_attr: str | None = None) -> Data:
+    """Make a ``Data`` from a networkx graph; nodes are numbered in ``graph.nodes`` order.
+
+    ``feature_attr`` / ``label_attr`` name node attributes to read features / labels from, as an
+    alternative to passing ``x`` / ``y``.
+    """
+    nodes = list(graph.nodes)
+    if not nodes:
+        raise GCLDataError('the networkx graph has no nodes')
+    index = {node: i for i, node in enumerate(nodes)}
+    pairs = [(index[u], index[v]) for u, v in graph.edges]
+    edge_index = torch.tensor(pairs, dtype=torch.long).t().reshape(2, -1)
+    if feature_attr is not None:
+        try:
+            x = torch.tensor(np.stack([np.asarray(graph.nodes[n][feature_attr], dtype=np.float32)
+                                       for n in nodes]))
+        except KeyError as exc:
+            raise GCLDataError(f'node {exc.args[0]!r} has no attribute {feature_attr!r}') from exc
+    if label_attr is not None:
+        try:
+            y = torch.tensor([int(graph.nodes[n][label_attr]) for n in nodes])
+        except KeyError as exc:
+            raise GCLDataError(f'a node has no attribute {label_attr!r}') from exc
+    return from_edge_index(edge_index, x, y, num_nodes=len(nodes),
+                           undirected=not graph.is_directed())
+
+
+def from_scipy(adjacency: Any, x: Any = None, y: Any = None) -> Data:
+    """Make a ``Data`` from a square scipy sparse (or dense numpy) adjacency matrix."""
+    import scipy.sparse as sp
+
+    matrix = sp.coo_matrix(adjacency)
+    if matrix.shape[0] != matrix.shape[1]:
+        raise GCLDataError(f'the adjacency matrix must be square, got shape {matrix.shape}')
+    edge_index = torch.from_numpy(np.vstack([matrix.row, matrix.col]).astype(np.int64))
+    if x is not None:
+        x = torch.as_tensor(x.toarray() if sp.issparse(x) else np.asarray(x), dtype=torch.float)
+    return from_edge_index(edge_index, x, y, num_nodes=matrix.shape[0])
+
+
+def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None,
+             labels: str | os.PathLike | None = None, *, delimiter: str | None = None,
+             num_nodes: int | None = None) -> Data:
+    """Read a graph from text files.
+
+    Args:
+        edges: edge list, one ``src,dst`` pair of 0-based integer ids per line; a header line
+            (any non-integer first line) is skipped. Comma, tab or whitespace separated.
+        features: optional; one row of floats per node, in id order (``N`` rows).
+        labels: optional; one integer label per line, in id order, or ``id,label`` pairs.
+        delimiter: force a delimiter instead of sniffing it.
+        num_nodes: force N (e.g. when the last nodes are isolated and there are no features).
+
+    Raises:
+        GCLDataError: naming the file and line of the first malformed entry.
+    """
+    rows = _read_table(edges, delimiter)
+    if not rows:
+        raise GCLDataError(f'{edges}: the edge list is empty')
+    pairs = []
+    for lineno, row in rows:
+        if len(row) < 2:
+            raise GCLDataError(f'{edges}:{lineno}: expected two node ids, got {row!r}')
+        try:
+            pairs.append((int(row[0]), int(row[1])))
+        except ValueError as exc:
+            raise GCLDataError(f'{edges}:{lineno}: node ids must be integers, got {row[:2]!r}') \
+                from exc
+    edge_index = torch.tensor(pairs, dtype=torch.long).t()
+    x = None
+    if features is not None:
+        feat_rows = _read_table(features, delimiter)
+        try:
+            x = torch.tensor([[float(v) for v in row] for _, row in feat_rows])
+        except ValueError as exc:
+            raise GCLDataError(f'{features}: features must be numbers ({exc})') from exc
+        widths = {len(row) for _, row in feat_rows}
+        if len(widths) > 1:
+            raise GCLDataError(f'{features}: rows have different lengths {sorted(widths)}')
+    y = None
+    if labels is not None:
+        label_rows = _read_table(labels, delimiter)
+        try:
+            if all(len(row) >= 2 for _, row in label_rows):
+                ids = [int(row[0]) for _, row in label_rows]
+                values = [int(row[1]) for _, row in label_rows]
+                if sorted(ids) != list(range(len(ids))):
+                    raise GCLDataError(f'{labels}: node ids must be 0..{len(ids) - 1} exactly once')
+                y = torch.empty(len(ids), dtype=torch.long)
+                y[torch.tensor(ids)] = torch.tensor(values)
+            else:
+                y = torch.tensor([int(row[0]) for _, row in label_rows])
+        except ValueError as exc:
+            raise GCLDataError(f'{labels}: labels must be integers ({exc})') from exc
+    if num_nodes is None and x is not None:
+        num_nodes = x.size(0)
+    if num_nodes is None and y is not None:
+        num_nodes = y.size(0)
+    if y is not None and num_nodes is not None and y.size(0) != num_nodes:
+        raise GCLDataError(f'{labels}: {y.size(0)} labels for {num_nodes} nodes')
+    return from_edge_index(edge_index, x, y, num_nodes=num_nodes)
+
+
+def _read_table(path: str | os.PathLike, delimiter: str | None) -> list[tuple[int, list[str]]]:
+    path = Path(path)
+    if not path.is_file():
+        raise GCLDataError(f'{path}: no such file')
+    text = path.read_text(encoding='utf-8', errors='replace')
+    lines = [(i, line) for i, line in enumerate(text.splitlines(), start=1)
+             if line.strip() and not line.lstrip().startswith('#')]
+    if not lines:
+        return []
+    if delimiter is None:
+        sample = lines[0][1]
+        delimiter = ',' if ',' in sample else ('\t' if '\t' in sample else None)
+    rows = []
+    for lineno, line in lines:
+        parts = next(csv.reader([line], delimiter=delimiter)) if delimiter else line.split()
+        rows.append((lineno, [p.strip() for p in parts if p.strip() != '']))
+    first = rows[0][1]
+    if first and not _is_number(first[0]):
+        rows = rows[1:]  # header
+    return rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,81 @@
+"""The GCN encoder shared by GRACE, GCA, gCooL and CSGCL (ALGORITHMS.md §0.1)."""
+
+from __future__ import annotations
+
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn import GCNConv
+
+from gcl.errors import GCLConfigError
+
+__all__ = ['GCNEncoder', 'make_activation']
+
+# F.rrelu with training=False is a leaky ReLU with slope (lower + upper) / 2 (GRACE/GCA/CSGCL code).
+_RRELU_EVAL_SLOPE = (1.0 / 8.0 + 1.0 / 3.0) / 2.0
+
+
+class _RReLUEval(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, _RRELU_EVAL_SLOPE)
+
+
+def make_activation(name: str) -> nn.Module:
+    """Activation by name, with the official repositories' semantics.
+
+    ``'relu'``; ``'prelu'`` (one learnable slope); ``'rrelu'`` (``F.rrelu(training=False)``,
+    i.e. a deterministic leaky ReLU of slope ~0.2292, as GRACE/GCA/CSGCL call it);
+    ``'rrelu-random'`` (``nn.RReLU``, randomised in training, as gCooL uses it); ``'elu'``.
+    """
+    table = {
+        'relu': nn.ReLU,
+        'prelu': nn.PReLU,
+        'rrelu': _RReLUEval,
+        'rrelurandom': nn.RReLU,
+        'elu': nn.ELU,
+        'identity': nn.Identity,
+    }
+    key = name.lower().replace('-', '').replace('_', '')
+    if key not in table:
+        raise GCLConfigError(f'unknown activation {name!r}; choose one of: relu, prelu, rrelu, '
+                             'rrelu-random, elu, identity')
+    return table[key]()
+
+
+class GCNEncoder(nn.Module):
+    r"""``layers`` x :class:`~torch_geometric.nn.GCNConv` (self-loops, symmetric normalisation,
+    bias), with the activation applied after **every** layer, the last included, as in the official
+    GRACE/GCA/CSGCL code.
+
+    Widths: ``in -> first_hidden -> ... -> first_hidden -> out``. GRACE/GCA/CSGCL use
+    ``first_hidden = 2 * out``; gCooL sets it explicitly. One activation module is shared by all
+    layers, so ``prelu`` has a single learnable slope, as in the official code.
+
+    Shapes:
+        - **input:** x ``[N, F]``, edge_index ``[2, E]``; **output:** ``[N, out]``
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, first_hidden: int | None = None,
+                 layers: int = 2, activation: str = 'relu', cached: bool = False) -> None:
+        super().__init__()
+        if layers < 1:
+            raise GCLConfigError(f'the encoder needs at least one layer, got layers={layers}')
+        first_hidden = first_hidden or 2 * out_channels
+        widths = [in_channels] + [first_hidden] * (layers - 1) + [out_channels]
+        self.convs = nn.ModuleList(GCNConv(a, b, cached=cached)
+                                   for a, b in zip(widths[:-1], widths[1:]))
+        self.activation = make_activation(activation)
+        self.out_channels = out_channels
+
+    def reset_parameters(self) -> None:
+        for conv in self.convs:
+            conv.reset_parameters()
+        if isinstance(self.activation, nn.PReLU):
+            nn.init.constant_(self.activation.weight, 0.25)
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        for conv in self.convs:
+            x = self.activation(conv(x, edge_index, edge_weight))
+        return x
+
+

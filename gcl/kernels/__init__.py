@@ -1,0 +1,3 @@
+"""Contrastive kernels."""
+
+__all__: list[str] = []

@@ -1,0 +1,13 @@
+"""GCL methods. Exporting a class here registers it (``gcl train --method NAME``)."""
+
+from gcl.methods.base import Method
+from gcl.methods.grace import GRACE
+
+__all__ = ['Method', 'GRACE', 'get_method']
+
+
+def get_method(name: str) -> type[Method]:
+    """The method class registered as ``name`` (e.g. ``'grace'``)."""
+    from gcl.registry import resolve
+
+    return resolve('method', name)

@@ -1,0 +1,230 @@
+"""``Method``: the sklearn-shaped estimator every GCL method is (``Data`` in, embeddings out).
+
+A method subclass says what its model is (:meth:`Method.build`), what one training step computes
+(:meth:`Method.step`) and its defaults (:meth:`Method.default_config`); :meth:`Method.fit` runs the
+shared loop (:func:`gcl.train.fit_loop`), and :meth:`Method.embed` returns the encoder output on the
+un-augmented graph (the projection head is never used for embeddings).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from abc import ABC, abstractmethod
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from gcl.config import flatten, merge_config
+from gcl.data.validate import check_graph
+from gcl.errors import GCLConfigError, NotFittedError
+from gcl.registry import resolve
+from gcl.train.checkpoint import load_checkpoint, save_checkpoint
+from gcl.train.loop import Callback, fit_loop
+from gcl.utils.device import resolve_device
+from gcl.utils.seed import seed_everything
+
+logger = logging.getLogger(__name__)
+
+__all__ = ['Method', 'COMMON_DEFAULTS']
+
+COMMON_DEFAULTS: dict[str, Any] = {
+    'method': '',
+    'dataset': None,
+    'provenance': '',
+    'seed': 0,
+    'optim': {'lr': 5e-4, 'weight_decay': 1e-5, 'epochs': 200},
+    'data': {'normalize_features': True, 'options': {}},
+    'eval': {
+        'tasks': ['node', 'cluster', 'link'],
+        'node_protocol': 'random-10-10-80',
+        'repeats': 5,
+        'link_val': 0.05,
+        'link_test': 0.10,
+        'link_scorer': 'cosine',
+    },
+    'train': {'checkpoint_every': 0},
+}
+
+
+class Method(ABC):
+    """Base class of GCL methods.
+
+    Args:
+        config: a nested config (see ``default_config()``) or ``None``.
+        random_state: the seed (sklearn's name; the CLI says ``--seed``).
+        **params: leaf options by name, e.g. ``hidden=128, epochs=200, tau=0.4``.
+
+    Attributes (after ``fit``):
+        model_: the trained ``nn.Module`` (``model_.encoder`` embeds).
+        history_: per-epoch ``{'epoch', 'loss', 'seconds', ...}``.
+        fit_seconds_: wall time of ``fit``.
+    """
+
+    name: str = 'method'
+    description: str = ''
+
+    def __init__(self, config: dict[str, Any] | None = None, *, random_state: int | None = None,
+                 **params: Any) -> None:
+        layers: list[dict[str, Any]] = [config or {}, params]
+        self.config = merge_config(self.default_config(), *layers)
+        if random_state is not None:
+            self.config['seed'] = int(random_state)
+        self.config['method'] = self.name
+
+    # ----------------------------------------------------------------- to override
+    @classmethod
+    def default_config(cls) -> dict[str, Any]:
+        """The full nested config with defaults; every valid key appears here."""
+        return copy.deepcopy(COMMON_DEFAULTS)
+
+    @abstractmethod
+    def build(self, data: Data) -> nn.Module:
+        """Create the model (an ``nn.Module`` with an ``encoder`` attribute) for ``data``."""
+
+    def prepare(self, data: Data) -> None:
+        """One-off preprocessing before training (centralities, communities); default none."""
+
+    @abstractmethod
+    def step(self, model: nn.Module, data: Data, epoch: int) -> Tensor:
+        """The loss of one training step at ``epoch`` (1-based); the loop backpropagates it."""
+
+    def after_step(self, model: nn.Module, data: Data, epoch: int) -> None:
+        """Called after each optimiser step (e.g. to update a target distribution)."""
+
+    def encode(self, model: nn.Module, data: Data) -> Tensor:
+        """Embeddings of the un-augmented graph, ``[N, D]``."""
+        return model.encoder(data.x, data.edge_index)
+
+    def extra_state(self) -> dict[str, Any]:
+        """Plain-typed state (besides the model) that a checkpoint must keep."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`extra_state`."""
+
+    # ----------------------------------------------------------------- helpers
+    def make_loss(self, section: str = 'loss') -> nn.Module:
+        """Instantiate the registered loss named in ``config[section]['name']``.
+
+        Only the options that the loss's constructor accepts are passed on.
+        """
+        options = dict(self.config[section])
+        cls = resolve('loss', options.pop('name'))
+        accepted = inspect.signature(cls.__init__).parameters
+        kwargs = {k: v for k, v in options.items() if k in accepted}
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise GCLConfigError(f'cannot build loss {cls.__name__}: {exc}') from exc
+
+    def get_params(self) -> dict[str, Any]:
+        """The flattened config (dotted keys), as sklearn's ``get_params`` feeds records."""
+        return flatten(self.config)
+
+    @property
+    def seed(self) -> int:
+        return int(self.config['seed'])
+
+    # ----------------------------------------------------------------- public API
+    def fit(self, data: Data, *, device: str | torch.device = 'auto', progress: bool = False,
+            checkpoint_path: str | Path | None = None, resume_from: str | Path | None = None,
+            callbacks: tuple[Callback, ...] | list[Callback] = ()) -> Method:
+        """Train on ``data`` (validated first) and return ``self``.
+
+        ``resume_from`` continues a checkpoint written by an earlier ``fit`` of the same method
+        (model, optimiser, RNG and epoch restored). ``checkpoint_path`` receives a checkpoint every
+        ``train.checkpoint_every`` epochs and at the end.
+        """
+        check_graph(data)
+        seed_everything(self.seed)
+        self.device_ = resolve_device(device)
+        start = time.perf_counter()
+        data = data.to(self.device_)
+        self.prepare(data)
+        model = self.build(data).to(self.device_)
+        optimizer = torch.optim.Adam(model.parameters(), lr=float(self.config['optim']['lr']),
+                                     weight_decay=float(self.config['optim']['weight_decay']))
+        start_epoch = 1
+        history: list[dict[str, Any]] = []
+        if resume_from is not None:
+            state = load_checkpoint(resume_from, method=self.name)
+            try:
+                model.load_state_dict(state['state_dict'])
+            except RuntimeError as exc:
+                raise GCLConfigError(f'{resume_from} does not fit this model (different config '
+                                     f'or dataset?): {str(exc)[:200]}') from exc
+            if state.get('optimizer'):
+                optimizer.load_state_dict(state['optimizer'])
+            self.load_extra_state(state.get('extra') or {})
+            history = list((state.get('extra') or {}).get('history', []))
+            if state.get('rng') is not None:
+                torch.set_rng_state(state['rng'])
+            start_epoch = int(state['epoch']) + 1
+            logger.info('resuming %s from epoch %d', self.name, start_epoch)
+        self._history_so_far = history
+        epochs = int(self.config['optim']['epochs'])
+        history += fit_loop(self, model, data, optimizer, epochs=epochs, start_epoch=start_epoch,
+                            progress=progress, checkpoint_path=checkpoint_path,
+                            checkpoint_every=int(self.config['train']['checkpoint_every']),
+                            callbacks=callbacks)
+        self.model_ = model
+        self.optimizer_ = optimizer
+        self.history_ = history
+        self.fit_seconds_ = time.perf_counter() - start
+        if checkpoint_path is not None:
+            self.save(checkpoint_path)
+        return self
+
+    @torch.no_grad()
+    def embed(self, data: Data) -> Tensor:
+        """Encoder output on the un-augmented ``data``: a CPU float tensor ``[N, D]``."""
+        model = self._fitted()
+        check_graph(data)
+        model.eval()
+        z = self.encode(model, data.to(self.device_))
+        return z.detach().float().cpu()
+
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint (state_dict, config, epoch, history) atomically."""
+        model = self._fitted()
+        extra = {**self.extra_state(), 'history': self.history_}
+        return save_checkpoint(path, method=self.name, config=self.config,
+                               state_dict=model.state_dict(),
+                               optimizer=getattr(self, 'optimizer_', None).state_dict()
+                               if getattr(self, 'optimizer_', None) else None,
+                               epoch=int(self.history_[-1]['epoch']) if self.history_ else 0,
+                               extra=extra)
+
+    @classmethod
+    def load(cls, path: str | Path, data: Data, device: str | torch.device = 'cpu') -> Method:
+        """Rebuild a fitted method from a checkpoint; ``data`` gives the input shapes."""
+        state = load_checkpoint(path, method=cls.name)
+        method = cls(state['config'])
+        method.device_ = resolve_device(device)
+        data = data.to(method.device_)
+        method.prepare(data)
+        model = method.build(data).to(method.device_)
+        try:
+            model.load_state_dict(state['state_dict'])
+        except RuntimeError as exc:
+            raise GCLConfigError(f'{path} does not fit this data: {str(exc)[:200]}') from exc
+        method.load_extra_state(state.get('extra') or {})
+        method.model_ = model
+        method.history_ = list((state.get('extra') or {}).get('history', []))
+        return method
+
+    def _fitted(self) -> nn.Module:
+        model = getattr(self, 'model_', None)
+        if model is None:
+            raise NotFittedError(f'this {type(self).__name__} is not fitted yet; call '
+                                 '.fit(data) first')
+        return model
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(seed={self.seed})'

@@ -1,0 +1,104 @@
+"""The one training loop every method uses: full-batch epochs, NaN guard, progress, checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from gcl.errors import TrainingDivergedError
+from gcl.train.checkpoint import save_checkpoint
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
+
+    from gcl.methods.base import Method
+
+logger = logging.getLogger(__name__)
+
+__all__ = ['fit_loop', 'Callback']
+
+# A callback sees (epoch, method, model, data, loss) after each step; it may return a dict of
+# extra numbers to log in the history (e.g. RankMe, probe accuracy).
+Callback = Callable[[int, 'Method', nn.Module, 'Data', float], dict[str, float] | None]
+
+
+def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.optim.Optimizer, *,
+             epochs: int, start_epoch: int = 1, progress: bool = False,
+             checkpoint_path: str | Path | None = None, checkpoint_every: int = 0,
+             callbacks: Sequence[Callback] = ()) -> list[dict[str, Any]]:
+    """Run epochs ``start_epoch..epochs`` of ``method.step`` with one optimiser step each.
+
+    Returns the history: one dict per epoch with ``epoch``, ``loss``, ``seconds`` and whatever the
+    callbacks return.
+
+    Raises:
+        TrainingDivergedError: when a loss is NaN or infinite (the message names the epoch).
+    """
+    history: list[dict[str, Any]] = []
+    bar = _progress(progress)
+    task = bar.add_task(f'{method.name}', total=epochs, completed=start_epoch - 1,
+                        loss=float('nan')) if bar else None
+    try:
+        for epoch in range(start_epoch, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            optimizer.zero_grad(set_to_none=True)
+            loss = method.step(model, data, epoch)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise TrainingDivergedError(
+                    f'{method.name}: the loss became {value} at epoch {epoch}; training stopped. '
+                    'Lower the learning rate (optim.lr) or raise the temperature (loss.tau).')
+            loss.backward()
+            optimizer.step()
+            method.after_step(model, data, epoch)
+            entry: dict[str, Any] = {'epoch': epoch, 'loss': value,
+                                     'seconds': time.perf_counter() - start}
+            for callback in callbacks:
+                extra = callback(epoch, method, model, data, value)
+                if extra:
+                    entry.update(extra)
+            history.append(entry)
+            if bar is not None:
+                bar.update(task, advance=1, loss=value)
+            if checkpoint_path and checkpoint_every and epoch % checkpoint_every == 0:
+                _checkpoint(method, model, optimizer, epoch, checkpoint_path)
+            logger.debug('epoch %d loss %.5f', epoch, value)
+    finally:
+        if bar is not None:
+            bar.stop()
+    return history
+
+
+def _checkpoint(method: Method, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int,
+                path: str | Path) -> None:
+    save_checkpoint(path, method=method.name, config=method.config, state_dict=model.state_dict(),
+                    optimizer=optimizer.state_dict(), epoch=epoch,
+                    extra=method.extra_state())
+
+
+def _progress(enabled: bool):  # noqa: ANN202
+    if not enabled:
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(TextColumn('[bold]{task.description}'), BarColumn(), MofNCompleteColumn(),
+                   TextColumn('loss {task.fields[loss]:.4f}'), TimeElapsedColumn(),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+    bar.start()
+    return bar

@@ -1,0 +1,157 @@
+"""``run``: one experiment from a resolved config -- load, train, embed, evaluate, record.
+
+Link prediction needs edges the encoder never saw, so when ``'link'`` is among the tasks a second
+encoder is trained, with the same config and seed, on the graph without the validation and test
+edges (:func:`gcl.eval.split_edges`); node classification and clustering use the encoder trained on
+the full graph, as the papers do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from gcl.data.loaders import get_idx_split, load_dataset
+from gcl.errors import GCLConfigError
+from gcl.train.record import data_checksum, make_record
+from gcl.utils.io import append_jsonl, atomic_save_torch, atomic_write_text
+from gcl.utils.seed import seed_everything
+
+logger = logging.getLogger(__name__)
+
+__all__ = ['run', 'evaluate_embeddings']
+
+_TASKS = ('node', 'cluster', 'link')
+
+
+def evaluate_embeddings(z: torch.Tensor, data: Any, config: dict[str, Any], tasks: list[str],
+                        edge_split: dict | None = None) -> dict[str, dict[str, Any]]:
+    """Evaluate frozen embeddings with the protocol settings of ``config['eval']``."""
+    from gcl.eval import evaluate
+
+    ev = config['eval']
+    return evaluate(z, data, tasks=tuple(tasks), node_protocol=ev['node_protocol'],
+                    edge_split=edge_split, repeats=int(ev['repeats']),
+                    random_state=int(config['seed']), scorer=ev['link_scorer'])
+
+
+def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
+        out_dir: str | os.PathLike = 'runs', device: str = 'auto', progress: bool = False,
+        resume: str | os.PathLike | None = None, results_file: str | os.PathLike | None = None,
+        tasks: list[str] | None = None, data: Any = None, save_embeddings: bool = True
+        ) -> dict[str, Any]:
+    """Train ``config['method']`` on ``config['dataset']`` and evaluate it.
+
+    Writes ``<out_dir>/<method>-<dataset>-seed<seed>-<time>/`` (``config.yaml``, ``metrics.json``,
+    ``history.jsonl``, ``embeddings.pt``, ``checkpoint.pt``) -- built in a hidden temporary folder
+    and renamed into place only when complete -- and appends one JSON line per task to
+    ``results_file`` (default ``<out_dir>/results.jsonl``).
+
+    Returns:
+        ``{'run_dir', 'metrics': {task: {...}}, 'records': [...], 'config'}``.
+    """
+    from gcl.eval import split_edges
+    from gcl.methods import get_method
+
+    tasks = list(tasks if tasks is not None else config['eval']['tasks'])
+    unknown = [t for t in tasks if t not in _TASKS]
+    if unknown:
+        raise GCLConfigError(f'unknown task(s) {unknown}; choose from {list(_TASKS)}')
+    seed = seed_everything(int(config['seed']))
+    if data is None:
+        data = load_dataset(config['dataset'], root,
+                            normalize_features=bool(config['data']['normalize_features']),
+                            **dict(config['data'].get('options') or {}))
+    cls = get_method(config['method'])
+    out_dir = Path(out_dir)
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    name = f"{config['method']}-{config['dataset']}-seed{seed}-{stamp}"
+    final_dir = out_dir / name
+    tmp_dir = out_dir / f'.partial-{name}'
+    if tmp_dir.exists():
+        shutil.rmtree(tmp_dir)
+    tmp_dir.mkdir(parents=True)
+    handler = logging.FileHandler(tmp_dir / 'log.txt')
+    handler.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(name)s: %(message)s'))
+    logging.getLogger('gcl').addHandler(handler)
+    try:
+        atomic_write_text(tmp_dir / 'config.yaml', yaml.safe_dump(config, sort_keys=False))
+        data_sha = data_checksum(data)
+        metrics: dict[str, dict[str, Any]] = {}
+        timings: dict[str, float] = {}
+        method = None
+        if any(t in tasks for t in ('node', 'cluster')) or not tasks:
+            method = cls(config)
+            method.fit(data, device=device, progress=progress,
+                       checkpoint_path=tmp_dir / 'checkpoint.pt', resume_from=resume)
+            timings['fit'] = method.fit_seconds_
+            z = method.embed(data)
+            if save_embeddings:
+                atomic_save_torch({'embeddings': z, 'method': config['method'],
+                                   'dataset': config['dataset'], 'seed': seed},
+                                  tmp_dir / 'embeddings.pt')
+            node_tasks = [t for t in tasks if t in ('node', 'cluster')]
+            if node_tasks:
+                start = time.perf_counter()
+                metrics.update(evaluate_embeddings(z, data, config, node_tasks))
+                timings['eval'] = time.perf_counter() - start
+            _write_history(tmp_dir / 'history.jsonl', method.history_)
+        if 'link' in tasks:
+            ev = config['eval']
+            train_data, edge_split = split_edges(data, val_ratio=float(ev['link_val']),
+                                                 test_ratio=float(ev['link_test']),
+                                                 random_state=seed)
+            seed_everything(seed)
+            link_method = cls(config).fit(train_data, device=device, progress=progress)
+            timings['fit_link'] = link_method.fit_seconds_
+            z_link = link_method.embed(train_data)
+            metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
+            if method is None:
+                method = link_method
+                _write_history(tmp_dir / 'history.jsonl', method.history_)
+        summary = {'metrics': metrics, 'seconds': timings, 'epochs': int(config['optim']['epochs']),
+                   'seconds_per_epoch': _seconds_per_epoch(method)}
+        atomic_write_text(tmp_dir / 'metrics.json', json.dumps(summary, indent=2, default=str))
+        records = []
+        for task, values in metrics.items():
+            record = make_record(config=config, task=task, metrics=values,
+                                 wall_s=sum(timings.values()),
+                                 epochs=int(config['optim']['epochs']), device=str(method.device_),
+                                 data_sha=data_sha,
+                                 extra={'run_dir': str(final_dir),
+                                        'seconds_per_epoch': summary['seconds_per_epoch']})
+            records.append(record)
+    except BaseException:
+        logging.getLogger('gcl').removeHandler(handler)
+        handler.close()
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    logging.getLogger('gcl').removeHandler(handler)
+    handler.close()
+    os.replace(tmp_dir, final_dir)
+    results = Path(results_file) if results_file else out_dir / 'results.jsonl'
+    for record in records:
+        append_jsonl(results, record)
+    return {'run_dir': final_dir, 'metrics': metrics, 'records': records, 'config': config,
+            'split': get_idx_split(data) is not None}
+
+
+def _seconds_per_epoch(method: Any) -> float | None:
+    history = getattr(method, 'history_', None) or []
+    seconds = [h['seconds'] for h in history if 'seconds' in h]
+    if not seconds:
+        return None
+    tail = seconds[1:] if len(seconds) > 1 else seconds  # drop the warm-up epoch
+    return round(sum(tail) / len(tail), 5)
+
+
+def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    atomic_write_text(path, ''.join(json.dumps(h) + '\n' for h in history))
