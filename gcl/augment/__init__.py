@@ -1,5 +1,12 @@
 """Graph augmentations as PyG transforms (``Data`` in, ``Data`` out, input untouched)."""
 
+from gcl.augment.adaptive import (
+    AdaptiveDropEdge,
+    AdaptiveMaskFeature,
+    adaptive_probabilities,
+    edge_drop_weights,
+    feature_drop_weights,
+)
 from gcl.augment.compose import Compose, make_view
 from gcl.augment.drop_edge import DropEdge
 from gcl.augment.functional import drop_edge_weighted, drop_feature, drop_feature_weighted
@@ -7,6 +14,11 @@ from gcl.augment.mask_feature import MaskFeature
 
 __all__ = [
     'DropEdge',
+    'AdaptiveDropEdge',
+    'AdaptiveMaskFeature',
+    'edge_drop_weights',
+    'feature_drop_weights',
+    'adaptive_probabilities',
     'MaskFeature',
     'Compose',
     'make_view',
