@@ -163,13 +163,13 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
     x = None
     if features is not None:
         feat_rows = _read_table(features, delimiter)
+        widths = {len(row) for _, row in feat_rows}
+        if len(widths) > 1:
+            raise GCLDataError(f'{features}: rows have different lengths {sorted(widths)}')
         try:
             x = torch.tensor([[float(v) for v in row] for _, row in feat_rows])
         except ValueError as exc:
             raise GCLDataError(f'{features}: features must be numbers ({exc})') from exc
-        widths = {len(row) for _, row in feat_rows}
-        if len(widths) > 1:
-            raise GCLDataError(f'{features}: rows have different lengths {sorted(widths)}')
     y = None
     if labels is not None:
         label_rows = _read_table(labels, delimiter)

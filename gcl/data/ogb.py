@@ -71,7 +71,7 @@ def _read_raw(folder: Path, meta: dict) -> dict[str, Tensor]:
     tensors = {
         'x': torch.from_numpy(np.asarray(graph['node_feat'], dtype=np.float32)),
         'edge_index': to_undirected(edge_index, num_nodes=num_nodes),
-        'y': torch.from_numpy(label).view(-1).long(),
+        'y': torch.from_numpy(np.array(label, dtype=np.int64)).view(-1),
         'num_nodes': torch.tensor(num_nodes),
     }
     split_dir = folder / 'split' / meta['split']

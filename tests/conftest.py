@@ -1,0 +1,55 @@
+"""Shared fixtures: small graphs, a per-session data root, and the staged datasets folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import stochastic_blockmodel_graph
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / 'shared' / 'datasets'
+
+# Staged copies of datasets beyond the shipped Cora / CiteSeer (Amazon, Coauthor, multiplex).
+if SHARED_DATASETS.is_dir() and 'GCL_DATASETS_PATH' not in os.environ:
+    os.environ['GCL_DATASETS_PATH'] = str(SHARED_DATASETS)
+
+torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+
+@pytest.fixture(scope='session')
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dataset cache for the whole test session (processing Cora once)."""
+    return tmp_path_factory.mktemp('gcl-data')
+
+
+@pytest.fixture(scope='session')
+def cora(data_root: Path) -> Data:
+    from gcl.data import load_dataset
+
+    return load_dataset('cora', root=data_root)
+
+
+@pytest.fixture
+def sbm_graph() -> Data:
+    """A 3-block planted-partition graph (60 nodes) with features correlated with the blocks."""
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    sizes = [20, 20, 20]
+    probs = [[0.5, 0.02, 0.02], [0.02, 0.5, 0.02], [0.02, 0.02, 0.5]]
+    edge_index = stochastic_blockmodel_graph(sizes, probs, directed=False)
+    y = torch.arange(3).repeat_interleave(20)
+    x = torch.nn.functional.one_hot(y, 3).float().repeat(1, 4)
+    x = x + 0.3 * torch.randn(x.shape, generator=generator)
+    return Data(x=x, edge_index=edge_index, y=y, num_nodes=60)
+
+
+def shared_dataset_or_skip(folder: str) -> Path:
+    """The staged folder ``folder`` under ../shared/datasets, or skip the test with a reason."""
+    path = SHARED_DATASETS / folder
+    if not path.is_dir():
+        pytest.skip(f'{path} is not available (staged datasets live in ../shared/datasets)')
+    return path

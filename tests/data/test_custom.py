@@ -1,0 +1,110 @@
+"""Custom-graph constructors and the bad inputs they must reject with clear messages."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from torch_geometric.utils import is_undirected
+
+from gcl.data import check_graph, from_csv, from_edge_index, from_networkx, from_scipy
+from gcl.errors import GCLDataError
+
+
+def test_from_edge_index_makes_undirected_and_cleans():
+    edge_index = torch.tensor([[0, 1, 1, 2, 2], [1, 2, 2, 0, 2]])  # duplicate 1->2, loop 2->2
+    data = from_edge_index(edge_index, torch.ones(3, 4), torch.tensor([0, 1, 0]))
+    assert is_undirected(data.edge_index)
+    assert data.num_edges == 6  # 3 undirected edges, both directions, no loop, no duplicate
+    assert not bool((data.edge_index[0] == data.edge_index[1]).any())
+
+
+def test_from_edge_index_accepts_edge_list_rows():
+    data = from_edge_index(torch.tensor([[0, 1], [1, 2]]), torch.ones(3, 2))
+    assert data.num_edges == 4
+
+
+@pytest.mark.parametrize('edge_index,x,match', [
+    (torch.tensor([[0, 1], [1, 3]]), torch.ones(3, 2), r'node 3.*ids 0\.\.2'),
+    (torch.tensor([[0, -1], [1, 2]]), torch.ones(3, 2), 'negative node id'),
+    (torch.tensor([[0.0, 1.0], [1.0, 2.0]]), torch.ones(3, 2), 'integer node ids'),
+    (torch.tensor([[0, 1], [1, 2]]), torch.tensor([[1.0], [float('nan')], [0.0]]), 'NaN/inf'),
+    (torch.tensor([[0, 1], [1, 2]]), torch.ones(3), '2-D'),
+    (torch.tensor([[0, 1, 2]]), torch.ones(3, 2), r'shape \[2, E\]'),
+])
+def test_bad_inputs(edge_index, x, match):
+    with pytest.raises(GCLDataError, match=match):
+        from_edge_index(edge_index, x)
+
+
+def test_self_loops_can_be_an_error():
+    with pytest.raises(GCLDataError, match='self-loops'):
+        from_edge_index(torch.tensor([[0, 1], [0, 2]]), torch.ones(3, 2), self_loops='error')
+
+
+def test_empty_graph_and_no_edges():
+    with pytest.raises(GCLDataError, match='empty'):
+        from_edge_index(torch.empty(2, 0, dtype=torch.long))
+    with pytest.raises(GCLDataError, match='no edges'):
+        from_edge_index(torch.empty(2, 0, dtype=torch.long), torch.ones(3, 2))
+
+
+def test_labels_shape_checked():
+    with pytest.raises(GCLDataError, match='labels must have shape'):
+        from_edge_index(torch.tensor([[0, 1], [1, 2]]), torch.ones(3, 2), torch.tensor([0, 1]))
+
+
+def test_isolated_nodes_warn_not_fail(caplog):
+    data = from_edge_index(torch.tensor([[0], [1]]), torch.ones(4, 2))
+    assert data.num_nodes == 4
+    assert 'isolated' in caplog.text
+
+
+def test_check_graph_duplicates_and_loops_flags():
+    from torch_geometric.data import Data
+
+    data = Data(x=torch.ones(3, 1), edge_index=torch.tensor([[0, 0, 1], [1, 1, 1]]))
+    with pytest.raises(GCLDataError, match='duplicate'):
+        check_graph(data, allow_duplicates=False)
+    with pytest.raises(GCLDataError, match='self-loops'):
+        check_graph(data, allow_self_loops=False)
+
+
+def test_from_networkx_with_attributes():
+    graph = nx.karate_club_graph()
+    for node in graph.nodes:
+        graph.nodes[node]['feat'] = [float(node), 1.0]
+        graph.nodes[node]['label'] = int(graph.nodes[node]['club'] == 'Officer')
+    data = from_networkx(graph, feature_attr='feat', label_attr='label')
+    assert data.num_nodes == 34 and data.num_edges == 2 * graph.number_of_edges()
+    assert data.x.shape == (34, 2) and data.y.shape == (34,)
+
+
+def test_from_scipy():
+    adjacency = sp.coo_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    data = from_scipy(adjacency, x=np.eye(3))
+    assert data.num_edges == 4 and data.x.dtype == torch.float32
+    with pytest.raises(GCLDataError, match='square'):
+        from_scipy(sp.coo_matrix(np.ones((2, 3))))
+
+
+def test_from_csv_roundtrip(tmp_path):
+    (tmp_path / 'edges.csv').write_text('src,dst\n0,1\n1,2\n2,3\n')
+    (tmp_path / 'x.csv').write_text('1,0\n0,1\n1,1\n0,0\n')
+    (tmp_path / 'y.csv').write_text('0\n1\n1\n0\n')
+    data = from_csv(tmp_path / 'edges.csv', tmp_path / 'x.csv', tmp_path / 'y.csv')
+    assert data.num_nodes == 4 and data.num_edges == 6 and data.y.tolist() == [0, 1, 1, 0]
+
+
+def test_from_csv_malformed_names_file_and_line(tmp_path):
+    (tmp_path / 'edges.csv').write_text('0,1\n1,x\n')
+    with pytest.raises(GCLDataError, match=r'edges\.csv:2'):
+        from_csv(tmp_path / 'edges.csv')
+    (tmp_path / 'e2.csv').write_text('0 1\n1 2\n')
+    (tmp_path / 'x.csv').write_text('1,0\n0\n1,1\n')
+    with pytest.raises(GCLDataError, match='different lengths'):
+        from_csv(tmp_path / 'e2.csv', tmp_path / 'x.csv')
+    with pytest.raises(GCLDataError, match='no such file'):
+        from_csv(tmp_path / 'missing.csv')
