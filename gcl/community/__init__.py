@@ -1,3 +1,38 @@
-"""Community detection (filled by the community issue)."""
+"""Community detection and community strength (ALGORITHMS.md §3, §4.1).
 
-__all__: list[str] = []
+Detectors are sklearn-shaped (``fit(data) -> self``, ``labels_``, ``modularity_``,
+``fit_predict``, ``get_params``); graphs are a PyG ``Data`` or ``(edge_index, num_nodes)``.
+Exporting a detector here registers it (``detect(data, algorithm='louvain')``).
+"""
+
+from gcl.community.base import (
+    CommunityDetector,
+    as_graph,
+    check_communities,
+    relabel_communities,
+    to_networkx_graph,
+)
+from gcl.community.detect import DETECTORS, default_cache_dir, detect, get_detector, graph_checksum
+from gcl.community.label_propagation import LabelPropagation
+from gcl.community.leiden import Leiden
+from gcl.community.louvain import Louvain
+from gcl.community.modularity import community_strength, modularity, node_strength
+
+__all__ = [
+    'CommunityDetector',
+    'Louvain',
+    'Leiden',
+    'LabelPropagation',
+    'detect',
+    'get_detector',
+    'DETECTORS',
+    'default_cache_dir',
+    'graph_checksum',
+    'modularity',
+    'community_strength',
+    'node_strength',
+    'as_graph',
+    'check_communities',
+    'relabel_communities',
+    'to_networkx_graph',
+]
