@@ -1,0 +1,103 @@
+"""The CLI end to end on shipped Cora with few epochs (Typer's test runner)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gcl.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, data_root, monkeypatch):
+    monkeypatch.setenv('GCL_DATA_ROOT', str(data_root))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_help_for_every_command():
+    for args in ([], ['train'], ['evaluate'], ['embed'], ['datasets'], ['datasets', 'list'],
+                 ['datasets', 'info'], ['methods'], ['methods', 'list'], ['methods', 'show']):
+        result = runner.invoke(app, [*args, '--help'])
+        assert result.exit_code == 0, (args, result.output)
+        assert 'Usage' in result.output
+
+
+def test_train_cora_all_three_tasks_json(env):
+    result = runner.invoke(app, ['train', '--method', 'grace', '--dataset', 'cora', '--epochs', '3',
+                                 '--set', 'eval.repeats=1', '--quiet', '--format', 'json',
+                                 '--out', str(env / 'runs')])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    metrics = payload[0]['metrics']
+    assert set(metrics) == {'node', 'cluster', 'link'}
+    assert 0.0 <= metrics['node']['test_acc'] <= 1.0 and 'protocol' in metrics['link']
+    run_dir = env / 'runs' / payload[0]['run_dir'].split('/')[-1]
+    for name in ('config.yaml', 'metrics.json', 'embeddings.pt', 'checkpoint.pt', 'history.jsonl',
+                 'log.txt'):
+        assert (run_dir / name).is_file(), name
+    lines = (env / 'runs' / 'results.jsonl').read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert {r['task'] for r in records} == {'node', 'cluster', 'link'}
+    for record in records:
+        assert record['method'] == 'grace' and record['seed'] == 0 and record['protocol']
+        assert record['versions']['torch'] and 'peak_rss_mb' in record
+    assert not list((env / 'runs').glob('.partial-*'))
+
+    evaluated = runner.invoke(app, ['evaluate', str(run_dir), '--tasks', 'cluster',
+                                    '--repeats', '1', '--format', 'json'])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert 'nmi' in json.loads(evaluated.stdout)['cluster']
+
+
+def test_embed_custom_graph(env):
+    (env / 'edges.csv').write_text('0,1\n1,2\n2,3\n3,0\n4,5\n5,6\n6,4\n')
+    result = runner.invoke(app, ['embed', '--edges', 'edges.csv', '--out', 'z.npy', '--epochs',
+                                 '2', '--set', 'hidden=4', '--quiet'])
+    assert result.exit_code == 0, result.output
+    import numpy as np
+
+    assert np.load(env / 'z.npy').shape == (7, 4)
+
+
+def test_datasets_and_methods_listing(env):
+    result = runner.invoke(app, ['datasets', 'list', '--format', 'json'])
+    assert result.exit_code == 0
+    rows = {row['name']: row for row in json.loads(result.stdout)}
+    assert rows['cora']['status'] in ('shipped', 'cached') and rows['cora']['nodes'] == 2708
+    info = runner.invoke(app, ['datasets', 'info', 'cora', '--format', 'json'])
+    assert json.loads(info.stdout)['split'] == 'public'
+    methods = runner.invoke(app, ['methods', 'list', '--format', 'json'])
+    assert 'grace' in {m['name'] for m in json.loads(methods.stdout)}
+    show = runner.invoke(app, ['methods', 'show', 'grace', '--dataset', 'citeseer'])
+    assert 'tau: 0.9' in show.stdout
+
+
+@pytest.mark.parametrize('args,match', [
+    (['train', '--method', 'nope'], 'unknown method'),
+    (['train', '--method', 'grace', '--dataset', 'nope'], 'unknown dataset'),
+    (['train', '--method', 'grace', '--set', 'hiden=3'], 'unknown option'),
+    (['train', '--method', 'grace', '--device', 'cuda:7'], 'cuda'),
+    (['train', '--method', 'grace', '--resume', 'missing.pt', '--epochs', '1'], 'does not exist'),
+    (['evaluate', 'missing.pt', '--dataset', 'cora'], 'does not exist'),
+    (['embed', '--out', 'z.pt'], 'exactly one of'),
+])
+def test_errors_are_one_line_exit_2(env, args, match):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert match in result.output
+    assert 'Traceback' not in result.output
+    assert not list((env / 'runs').glob('.partial-*')) if (env / 'runs').exists() else True
+
+
+def test_nan_training_leaves_no_run_directory(env):
+    result = runner.invoke(app, ['train', '--method', 'grace', '--dataset', 'cora', '--epochs', '3',
+                                 '--set', 'lr=1e30', '--tasks', 'node', '--quiet',
+                                 '--out', str(env / 'runs')])
+    assert result.exit_code == 2 and 'loss became' in result.output
+    assert not [p for p in (env / 'runs').iterdir() if p.name != 'results.jsonl'] \
+        if (env / 'runs').exists() else True
