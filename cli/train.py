@@ -48,7 +48,8 @@ def train(
     tasks: Annotated[str | None, typer.Option(
         help='Comma list of node, cluster, link. Default: the config (all three).')] = None,
     protocol: Annotated[str | None, typer.Option(
-        help='Node-classification protocol: random-10-10-80, public, grace-10-90, gca.')] = None,
+        help='Node-classification protocol(s), comma list: random-10-10-80, public, '
+             'grace-10-90, gca.')] = None,
     device: Annotated[str, typer.Option(help='auto, cpu, cuda, cuda:N')] = 'auto',
     root: Annotated[Path | None, typer.Option(
         help='Dataset root (default $GCL_DATA_ROOT or ~/.cache/gcl/datasets).')] = None,
@@ -75,7 +76,8 @@ def train(
     if loss is not None:
         overrides['loss.name'] = loss
     if protocol is not None:
-        overrides['eval.node_protocol'] = protocol
+        protocols = [p.strip() for p in protocol.split(',') if p.strip()]
+        overrides['eval.node_protocol'] = protocols[0] if len(protocols) == 1 else protocols
     base = load_config(method, dataset, config_file=config, overrides=overrides)
     task_list = [t.strip() for t in tasks.split(',')] if tasks else None
     outputs = []

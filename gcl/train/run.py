@@ -38,9 +38,20 @@ def evaluate_embeddings(z: torch.Tensor, data: Any, config: dict[str, Any], task
     from gcl.eval import evaluate
 
     ev = config['eval']
-    return evaluate(z, data, tasks=tuple(tasks), node_protocol=ev['node_protocol'],
-                    edge_split=edge_split, repeats=int(ev['repeats']),
-                    random_state=int(config['seed']), scorer=ev['link_scorer'])
+    protocols = ev['node_protocol']
+    protocols = [protocols] if isinstance(protocols, str) else list(protocols)
+    out: dict[str, dict[str, Any]] = {}
+    for i, protocol in enumerate(protocols):
+        # The first node protocol also runs the other tasks; further protocols only 'node'.
+        wanted = list(tasks) if i == 0 else [t for t in tasks if t == 'node']
+        if not wanted:
+            break
+        result = evaluate(z, data, tasks=tuple(wanted), node_protocol=protocol,
+                          edge_split=edge_split, repeats=int(ev['repeats']),
+                          random_state=int(config['seed']), scorer=ev['link_scorer'])
+        for task, values in result.items():
+            out[task if i == 0 or task != 'node' else f'node:{protocol}'] = values
+    return out
 
 
 def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
@@ -122,7 +133,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         atomic_write_text(tmp_dir / 'metrics.json', json.dumps(summary, indent=2, default=str))
         records = []
         for task, values in metrics.items():
-            record = make_record(config=config, task=task, metrics=values,
+            record = make_record(config=config, task=task.split(':')[0], metrics=values,
                                  wall_s=sum(timings.values()),
                                  epochs=int(config['optim']['epochs']), device=str(method.device_),
                                  data_sha=data_sha,
