@@ -12,6 +12,7 @@ from gcl.community.base import (
     relabel_communities,
     to_networkx_graph,
 )
+from gcl.community.deca import SIMILARITIES, deca_loss, deca_loss_dense, soft_assignment
 from gcl.community.detect import DETECTORS, default_cache_dir, detect, get_detector, graph_checksum
 from gcl.community.label_propagation import LabelPropagation
 from gcl.community.leiden import Leiden
@@ -28,6 +29,10 @@ __all__ = [
     'DETECTORS',
     'default_cache_dir',
     'graph_checksum',
+    'soft_assignment',
+    'deca_loss',
+    'deca_loss_dense',
+    'SIMILARITIES',
     'modularity',
     'community_strength',
     'node_strength',

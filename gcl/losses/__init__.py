@@ -1,5 +1,6 @@
 """Contrastive objectives. Exporting a class here registers it (``loss: {name: ...}``)."""
 
 from gcl.losses.info_nce import InfoNCE, info_nce
+from gcl.losses.resc import ReSC, resc_loss
 
-__all__ = ['InfoNCE', 'info_nce']
+__all__ = ['InfoNCE', 'info_nce', 'ReSC', 'resc_loss']
