@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
 from gcl.cli import common
 from gcl.cli.datasets import app as datasets_app
 from gcl.cli.embed import embed

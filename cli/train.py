@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
 from gcl.cli import common
 
 
@@ -33,8 +32,10 @@ def _seeds(values: list[str] | None) -> list[int]:
 
 @common.handle_errors
 def train(
-    method: Annotated[str, typer.Option('--method', '-m', help='Method name; see `gcl methods list`.')],
-    dataset: Annotated[str, typer.Option('--dataset', '-d', help='See `gcl datasets list`.')] = 'cora',
+    method: Annotated[str, typer.Option('--method', '-m',
+                                        help='Method name; see `gcl methods list`.')],
+    dataset: Annotated[str, typer.Option('--dataset', '-d',
+                                         help='See `gcl datasets list`.')] = 'cora',
     seed: Annotated[list[str] | None, typer.Option(
         '--seed', '-s', help='Seed; repeatable, or a range/list: 0-4, 0,1,2. Default: the config.')
     ] = None,
@@ -44,7 +45,8 @@ def train(
         '--set', help='Override an option: key=value (dotted path or unique leaf name, e.g. '
                       'optim.lr=0.01 or tau=0.5). Repeatable.')] = None,
     epochs: Annotated[int | None, typer.Option(help='Override optim.epochs.')] = None,
-    loss: Annotated[str | None, typer.Option(help='Override loss.name (registered losses).')] = None,
+    loss: Annotated[str | None, typer.Option(
+        help='Override loss.name (registered losses).')] = None,
     tasks: Annotated[str | None, typer.Option(
         help='Comma list of node, cluster, link. Default: the config (all three).')] = None,
     protocol: Annotated[str | None, typer.Option(
@@ -89,7 +91,7 @@ def train(
         outputs.append({'seed': one_seed, 'run_dir': str(result['run_dir']),
                         'metrics': result['metrics']})
 
-        def render(result: dict = result, one_seed: int = one_seed) -> None:
+        def render(result: dict = result, one_seed: int = one_seed, cfg: dict = cfg) -> None:
             title = f"{cfg['method']} on {cfg['dataset']} (seed {one_seed})"
             common.stdout.print(common.metrics_table(title, result['metrics']))
             common.stderr.print(f"run directory: {result['run_dir']}")

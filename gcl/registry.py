@@ -26,7 +26,7 @@ _KINDS = {
 
 
 def normalize_name(name: str) -> str:
-    """Lower-case ``name`` and drop ``-``, ``_``, ``.`` and spaces: ``'Info-NCE'`` -> ``'infonce'``."""
+    """Lower-case ``name``, drop ``-``, ``_``, ``.`` and spaces: ``'Info-NCE'`` -> ``'infonce'``."""
     return ''.join(ch for ch in name.lower() if ch not in '-_. ')
 
 

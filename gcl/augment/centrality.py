@@ -59,11 +59,11 @@ def eigenvector_centrality(edge_index: Tensor, num_nodes: int, max_iter: int = 1
 
 def node_centrality(edge_index: Tensor, num_nodes: int, kind: str, *, pr_iters: int = 10
                     ) -> Tensor:
-    """Centrality ``[N]`` by name: ``'degree'`` (in-degree of the given edges, as GCA's feature
-    weights use), ``'pr'`` (GCA PageRank with ``pr_iters`` steps) or ``'evc'`` (eigenvector,
-    clipped at 0)."""
+    """Centrality ``[N]`` by name: ``'degree'`` (degree in the undirected graph, as GCA's
+    ``train.py`` computes it for feature weights: ``degree(to_undirected(edge_index)[1])``),
+    ``'pr'`` (GCA PageRank with ``pr_iters`` steps) or ``'evc'`` (eigenvector, clipped at 0)."""
     if kind == 'degree':
-        return degree(edge_index[1], num_nodes=num_nodes)
+        return degree_centrality(edge_index, num_nodes, undirected=True)
     if kind == 'pr':
         return pagerank(edge_index, num_nodes, k=pr_iters)
     if kind == 'evc':

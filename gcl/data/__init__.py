@@ -9,6 +9,7 @@ from gcl.data.loaders import (
     get_idx_split,
     load_dataset,
 )
+from gcl.data.multiplex import is_multiplex, multiplex_layer, relation_names
 from gcl.data.validate import check_graph
 
 __all__ = [
@@ -26,4 +27,7 @@ __all__ = [
     'from_networkx',
     'from_scipy',
     'from_csv',
+    'is_multiplex',
+    'multiplex_layer',
+    'relation_names',
 ]

@@ -111,6 +111,13 @@ CATALOG: tuple[DatasetSpec, ...] = (
         source=_PLANETOID_URL,
     ),
     DatasetSpec(
+        name='dblp', display='DBLP', loader='citationfull', pyg_name='dblp',
+        raw_files=('dblp.npz',), folder='dblp', shipped_folder='DBLP',
+        stats={'nodes': 17716, 'edges': 105734, 'features': 1639, 'classes': 4},
+        source='github.com/abojchevski/graph2gauss (data/dblp.npz), via torch_geometric '
+               'CitationFull',
+    ),
+    DatasetSpec(
         name='amazon-computers', display='Amazon-Computers', loader='amazon',
         pyg_name='Computers', raw_files=('amazon_electronics_computers.npz',),
         folder='Computers', shipped_folder='Amazon-Computers',
@@ -165,6 +172,28 @@ CATALOG: tuple[DatasetSpec, ...] = (
         folder='ogbn_products', shipped_folder='ogbn_products', split='ogb',
         stats={'nodes': 2449029, 'edges': 123718280, 'features': 100, 'classes': 47},
         source='OGB server, via ogb.nodeproppred (split: sales_ranking)', aliases=('products',),
+    ),
+    DatasetSpec(
+        name='acm-multiplex', display='ACM-multiplex', loader='multiplex', pyg_name='ACM3025',
+        raw_files=('ACM3025.mat',), folder='ACM-multiplex', shipped_folder='ACM-multiplex',
+        shipped={'ACM3025.mat':
+                 'b10e486a49892307a56a3d9ad48128a948d2bf2da19db9e6e7f79c6622529fdc'},
+        split='public',
+        stats={'nodes': 3025, 'edges': 2218674, 'features': 1870, 'classes': 3},
+        source='HAN / DMGI ACM-3025 (relations PAP, PLP; also PMP, PTP), staged from '
+               'github.com/googlebaba/WWW2020-O2MAC data/ACM3025.mat',
+        aliases=('acm3025',),
+        metric='macro-f1 / micro-f1',
+    ),
+    DatasetSpec(
+        name='imdb-multiplex', display='IMDB-multiplex', loader='multiplex', pyg_name='IMDB',
+        raw_files=('imdb.pkl',), folder='IMDB-multiplex', shipped_folder='IMDB-multiplex',
+        shipped={'imdb.pkl': '00f888f124c2a32c988c22ba7f3e0ca6572fc90d2a758173fe3500fb619df85d'},
+        split='public',
+        stats={'nodes': 3550, 'edges': 71792, 'features': 2000, 'classes': 3},
+        source='DMGI / HDMI IMDB (relations MDM, MAM), staged from github.com/Cloudy1225/MGFNN '
+               'data/imdb.pkl',
+        metric='macro-f1 / micro-f1',
     ),
 )
 

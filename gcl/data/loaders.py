@@ -39,7 +39,7 @@ REPO_DATASETS = Path(__file__).resolve().parents[2] / 'datasets'
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The folder datasets are cached in: ``root``, ``$GCL_DATA_ROOT`` or ``~/.cache/gcl/datasets``."""
+    """The dataset cache: ``root``, else ``$GCL_DATA_ROOT``, else ``~/.cache/gcl/datasets``."""
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get('GCL_DATA_ROOT')
@@ -62,8 +62,6 @@ def data_search_paths() -> list[Path]:
 
 
 def _raw_dir(spec: DatasetSpec, root: Path) -> Path:
-    if spec.loader == 'ogb':
-        return root / spec.folder / 'raw'
     return root / spec.folder / 'raw'
 
 
@@ -151,10 +149,10 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, *,
                  normalize_features: bool = True, download: bool = True, **options: object) -> Data:
     """Load a catalogued dataset as a PyG ``Data``.
 
-    The returned graph has ``x [N, F]``, undirected ``edge_index [2, E]``, ``y [N]``, and the split
-    where the dataset defines one: ``train_mask``/``val_mask``/``test_mask`` (``[N]``, or ``[N, 20]``
-    for WikiCS's 20 splits). ``data.dataset`` holds the canonical name. Features are row-normalised
-    (``T.NormalizeFeatures``) as in GRACE / GCA / gCooL / CSGCL, unless
+    The returned graph has ``x [N, F]``, undirected ``edge_index [2, E]``, ``y [N]``, and the
+    split where the dataset defines one: ``train_mask``/``val_mask``/``test_mask`` (``[N]``, or
+    ``[N, 20]`` for WikiCS's 20 splits). ``data.dataset`` holds the canonical name. Features are
+    row-normalised (``T.NormalizeFeatures``) as in GRACE / GCA / gCooL / CSGCL, unless
     ``normalize_features=False``. Extra ``options`` go to generated datasets (e.g. ``num_nodes``).
 
     Raises:
@@ -222,10 +220,13 @@ def _load_wikics(spec: DatasetSpec, root: Path, raw_dir: Path) -> Data:
 
     dataset = _download_guard(spec, raw_dir,
                               lambda: WikiCS(str(root / spec.folder), is_undirected=True))
-    data = dataset[0]
-    data.val_mask = data.val_mask
-    data.train_mask = data.train_mask
-    return data
+    return dataset[0]
+
+
+def _load_citationfull(spec: DatasetSpec, root: Path, raw_dir: Path) -> Data:
+    from torch_geometric.datasets import CitationFull
+
+    return _download_guard(spec, raw_dir, lambda: CitationFull(str(root), spec.pyg_name))[0]
 
 
 def _load_ogb(spec: DatasetSpec, root: Path, raw_dir: Path) -> Data:
@@ -239,6 +240,7 @@ _LOADERS = {
     'amazon': _load_amazon,
     'coauthor': _load_coauthor,
     'wikics': _load_wikics,
+    'citationfull': _load_citationfull,
     'ogb': _load_ogb,
 }
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import copy
 import inspect
-from abc import ABC, abstractmethod
 import logging
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +87,14 @@ class Method(ABC):
     def build(self, data: Data) -> nn.Module:
         """Create the model (an ``nn.Module`` with an ``encoder`` attribute) for ``data``."""
 
-    def prepare(self, data: Data) -> None:
+    def prepare(self, data: Data) -> None:  # noqa: B027 - optional hook
         """One-off preprocessing before training (centralities, communities); default none."""
 
     @abstractmethod
     def step(self, model: nn.Module, data: Data, epoch: int) -> Tensor:
         """The loss of one training step at ``epoch`` (1-based); the loop backpropagates it."""
 
-    def after_step(self, model: nn.Module, data: Data, epoch: int) -> None:
+    def after_step(self, model: nn.Module, data: Data, epoch: int) -> None:  # noqa: B027 - optional hook
         """Called after each optimiser step (e.g. to update a target distribution)."""
 
     def encode(self, model: nn.Module, data: Data) -> Tensor:
@@ -105,7 +105,7 @@ class Method(ABC):
         """Plain-typed state (besides the model) that a checkpoint must keep."""
         return {}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
+    def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Restore :meth:`extra_state`."""
 
     # ----------------------------------------------------------------- helpers

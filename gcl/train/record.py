@@ -27,7 +27,8 @@ def git_commit() -> str | None:
     commit = out.stdout.strip()
     if not commit:
         return None
-    dirty = subprocess.run(['git', '-C', str(root), 'status', '--porcelain', '--untracked-files=no'],
+    dirty = subprocess.run(['git', '-C', str(root), 'status', '--porcelain',
+                            '--untracked-files=no'],
                            capture_output=True, text=True, timeout=5, check=False).stdout.strip()
     return commit + ('-dirty' if dirty else '')
 

@@ -90,5 +90,6 @@ def test_unsafe_or_foreign_checkpoints_are_refused(tmp_path, sbm_graph):
 def test_encoder_is_f_2d_d_with_activation_after_each_layer(sbm_graph):
     model = GRACE(hidden=16, epochs=1, activation='prelu', random_state=0).fit(sbm_graph)
     convs = model.model_.encoder.convs
-    assert [c.in_channels for c in convs] == [12, 32] and [c.out_channels for c in convs] == [32, 16]
+    assert [c.in_channels for c in convs] == [12, 32]
+    assert [c.out_channels for c in convs] == [32, 16]
     assert isinstance(model.model_.encoder.activation, torch.nn.PReLU)
