@@ -111,6 +111,13 @@ CATALOG: tuple[DatasetSpec, ...] = (
         source=_PLANETOID_URL,
     ),
     DatasetSpec(
+        name='dblp', display='DBLP', loader='citationfull', pyg_name='dblp',
+        raw_files=('dblp.npz',), folder='dblp', shipped_folder='DBLP',
+        stats={'nodes': 17716, 'edges': 105734, 'features': 1639, 'classes': 4},
+        source='github.com/abojchevski/graph2gauss (data/dblp.npz), via torch_geometric '
+               'CitationFull',
+    ),
+    DatasetSpec(
         name='amazon-computers', display='Amazon-Computers', loader='amazon',
         pyg_name='Computers', raw_files=('amazon_electronics_computers.npz',),
         folder='Computers', shipped_folder='Amazon-Computers',
