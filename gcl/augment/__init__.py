@@ -7,6 +7,14 @@ from gcl.augment.adaptive import (
     edge_drop_weights,
     feature_drop_weights,
 )
+from gcl.augment.communal import (
+    CommunalAttributeVoting,
+    CommunalDropEdge,
+    cav,
+    cav_dense,
+    ced,
+    ced_edge_weights,
+)
 from gcl.augment.compose import Compose, make_view
 from gcl.augment.drop_edge import DropEdge
 from gcl.augment.functional import drop_edge_weighted, drop_feature, drop_feature_weighted
@@ -25,4 +33,10 @@ __all__ = [
     'drop_feature',
     'drop_feature_weighted',
     'drop_edge_weighted',
+    'CommunalDropEdge',
+    'CommunalAttributeVoting',
+    'ced',
+    'ced_edge_weights',
+    'cav',
+    'cav_dense',
 ]

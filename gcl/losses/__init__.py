@@ -2,5 +2,6 @@
 
 from gcl.losses.info_nce import InfoNCE, info_nce
 from gcl.losses.resc import ReSC, resc_loss
+from gcl.losses.team_up import TeamUp, team_up
 
-__all__ = ['InfoNCE', 'info_nce', 'ReSC', 'resc_loss']
+__all__ = ['InfoNCE', 'info_nce', 'ReSC', 'resc_loss', 'TeamUp', 'team_up']
