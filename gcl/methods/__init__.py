@@ -1,9 +1,11 @@
 """GCL methods. Exporting a class here registers it (``gcl train --method NAME``)."""
 
 from gcl.methods.base import Method
+from gcl.methods.csgcl import CSGCL
+from gcl.methods.gca import GCA
 from gcl.methods.grace import GRACE
 
-__all__ = ['Method', 'GRACE', 'get_method']
+__all__ = ['Method', 'GRACE', 'GCA', 'CSGCL', 'get_method']
 
 
 def get_method(name: str) -> type[Method]:
