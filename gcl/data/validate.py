@@ -44,7 +44,8 @@ def count_isolated(edge_index: Tensor, num_nodes: int) -> int:
 
 
 def check_graph(data: Data, *, require_features: bool = True, require_labels: bool = False,
-                allow_self_loops: bool = True, allow_duplicates: bool = True) -> Data:
+                allow_self_loops: bool = True, allow_duplicates: bool = True,
+                warn_isolated: bool = True) -> Data:
     """Validate ``data`` and return it unchanged.
 
     Checks: a non-empty graph; ``edge_index`` of shape ``[2, E]`` with ids in range; ``x`` a finite
@@ -106,7 +107,7 @@ def check_graph(data: Data, *, require_features: bool = True, require_labels: bo
         if duplicates:
             raise GCLDataError(f'the graph has {duplicates} duplicate edges; merge them '
                                '(torch_geometric.utils.coalesce)')
-    isolated = count_isolated(data.edge_index, num_nodes)
+    isolated = count_isolated(data.edge_index, num_nodes) if warn_isolated else 0
     if isolated:
         logger.warning('%d of %d nodes are isolated (no edges); they are embedded from their '
                        'features alone', isolated, num_nodes)

@@ -48,7 +48,9 @@ COMMON_DEFAULTS: dict[str, Any] = {
         'link_test': 0.10,
         'link_scorer': 'cosine',
     },
-    'train': {'checkpoint_every': 0},
+    # select: 'last' epoch, or 'rankme' (the highest-RankMe epoch, no labels; gcl.bench.rankme)
+    # rankme_every / probe_every: log RankMe / a one-split probe accuracy every k epochs
+    'train': {'checkpoint_every': 0, 'select': 'last', 'rankme_every': 0, 'probe_every': 0},
 }
 
 
@@ -173,6 +175,10 @@ class Method(ABC):
                             progress=progress, checkpoint_path=checkpoint_path,
                             checkpoint_every=int(self.config['train']['checkpoint_every']),
                             callbacks=callbacks)
+        for callback in callbacks:  # e.g. RankMe(select=True) loads its chosen epoch's weights
+            finish = getattr(callback, 'on_fit_end', None)
+            if finish is not None:
+                finish(self, model)
         self.model_ = model
         self.optimizer_ = optimizer
         self.history_ = history
@@ -185,7 +191,7 @@ class Method(ABC):
     def embed(self, data: Data) -> Tensor:
         """Encoder output on the un-augmented ``data``: a CPU float tensor ``[N, D]``."""
         model = self._fitted()
-        check_graph(data)
+        check_graph(data, warn_isolated=False)  # fit already said so
         model.eval()
         z = self.encode(model, data.to(self.device_))
         return z.detach().float().cpu()
