@@ -1,3 +1,62 @@
-"""Contrastive kernels."""
+"""Contrastive kernels that never build ``N x N`` (ALGORITHMS.md §0.2, §5, §6, §8.1).
 
-__all__: list[str] = []
+- :func:`contrastive_loss`: the InfoNCE family (GRACE, Team-up, DCL/DCLW, MEOW) with one switch,
+  ``mode='auto' | 'dense' | 'blockwise' | 'sampled'``;
+- :func:`blockwise_log_denominators`: exact, row blocks, custom autograd with recomputation;
+- :func:`dense_log_denominators`: the ``[N, N]`` reference;
+- :func:`sampled_log_denominators`: ``K`` shared uniform negatives (an approximation);
+- :func:`segment_sum` / :func:`prototypes`: scatter kernels for meta-nodes and communities;
+- :func:`gcn_csr_adjacency` / :func:`csr_propagate`: GCN propagation by CSR SpMM.
+"""
+
+from gcl.kernels.auto import (
+    DENSE_MAX_NODES,
+    MODES,
+    available_memory,
+    choose_mode,
+    contrastive_loss,
+    dense_peak_bytes,
+)
+from gcl.kernels.blockwise import (
+    BlockwiseLogDenominators,
+    blockwise_log_denominators,
+    default_block_size,
+)
+from gcl.kernels.dense import dense_log_denominators, pair_log_weights
+from gcl.kernels.propagate import CachedAdjacency, csr_propagate, gcn_csr_adjacency
+from gcl.kernels.sampled import sample_negatives, sampled_log_denominators
+from gcl.kernels.segment import (
+    has_torch_scatter,
+    prototype_similarity,
+    prototypes,
+    segment_count,
+    segment_mean,
+    segment_reduce,
+    segment_sum,
+)
+
+__all__ = [
+    'MODES',
+    'DENSE_MAX_NODES',
+    'contrastive_loss',
+    'choose_mode',
+    'available_memory',
+    'dense_peak_bytes',
+    'dense_log_denominators',
+    'pair_log_weights',
+    'BlockwiseLogDenominators',
+    'blockwise_log_denominators',
+    'default_block_size',
+    'sample_negatives',
+    'sampled_log_denominators',
+    'segment_reduce',
+    'segment_sum',
+    'segment_mean',
+    'segment_count',
+    'prototypes',
+    'prototype_similarity',
+    'has_torch_scatter',
+    'gcn_csr_adjacency',
+    'csr_propagate',
+    'CachedAdjacency',
+]

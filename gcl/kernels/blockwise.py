@@ -1,0 +1,385 @@
+r"""Exact InfoNCE denominators in row blocks, :math:`O(NB + ND)` memory (ALGORITHMS.md §0.2, §8.1).
+
+GRACE's and PyGCL's losses build the ``[N, N]`` similarity matrices (four of them for the
+symmetric loss with intra-view negatives) and let autograd keep them for the backward pass:
+:math:`O(N^2)` memory, which runs out on PubMed / WikiCS-sized graphs. Here a custom
+:class:`torch.autograd.Function` walks the anchors in blocks of ``B`` rows. The forward keeps only
+the ``[N]`` log-denominators; the backward recomputes each ``[B, N]`` similarity block and turns it
+into gradients at once. Peak memory is a few ``[B, N]`` blocks plus the ``[N, D]`` inputs and
+gradients, whatever ``N`` is.
+
+One similarity block serves both directions. The block :math:`S_R = u_R v^\top` gives the
+inter-view logits of the anchors :math:`u_i, i \in R` (its rows) *and* the inter-view logits of
+every anchor :math:`v_i` against the candidates :math:`u_j, j \in R` (its columns, i.e. the
+transposed matrix the dense form computes separately); the column log-sum-exp is accumulated
+online across blocks with a running maximum, as in flash attention. The intra-view blocks
+:math:`u_R u^\top` and :math:`v_R v^\top` are symmetric, so their gradient
+:math:`(Q + Q^\top)\,u` is formed from one block too. Forward: 3 block products per block;
+backward: 3 recomputed + 4 gradient products, against 4 + 8 in the dense autograd version.
+
+Switches (§8.1): intra-view negatives on/off, symmetric or one-way, the positive in the
+denominator or not (DCL), per-candidate weights :math:`\omega_j` (Team-up, as ``log_weights``),
+pairwise cluster weights :math:`w_{ij}` (MEOW, as ``groups``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from gcl.errors import GCLDataError
+from gcl.kernels.dense import pair_log_weights
+
+__all__ = ['BlockwiseLogDenominators', 'blockwise_log_denominators', 'default_block_size']
+
+_BLOCK_BUDGET_BYTES = 64 * 2 ** 20   # one [B, N] block; ~6 such blocks are alive at once
+
+
+def default_block_size(num_nodes: int, dtype: torch.dtype = torch.float32,
+                       budget_bytes: int = _BLOCK_BUDGET_BYTES) -> int:
+    """Rows per block so that one ``[B, N]`` block takes about ``budget_bytes`` (64 MiB).
+
+    Clamped to ``[64, N]``; large enough for efficient matrix products, small enough that the
+    handful of live blocks stays far below the ``[N, N]`` matrices of the dense form.
+    """
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    rows = budget_bytes // max(1, itemsize * num_nodes)
+    return int(max(1, min(num_nodes, max(64, rows))))
+
+
+def _logits(sim: Tensor, inv_tau: float, col_add: Tensor | None, row_add: Tensor | None,
+            pair: Tensor | None, diag: tuple[Tensor, Tensor], mask_diag: bool) -> Tensor:
+    """``sim / tau + col_add[None, :] + row_add[:, None] + pair``, diagonal set to -inf."""
+    out = sim * inv_tau                                     # [B, N], a new tensor
+    if col_add is not None:
+        out += col_add
+    if row_add is not None:
+        out += row_add.unsqueeze(1)
+    if pair is not None:
+        out += pair
+    if mask_diag:
+        out[diag] = float('-inf')
+    return out
+
+
+class BlockwiseLogDenominators(torch.autograd.Function):
+    r"""Exact log-denominators of the InfoNCE family, block by block, with recomputation.
+
+    ``forward(u, v, log_weights, groups, tau, block_size, intra_view, symmetric,
+    include_positive) -> (lse1 [N], lse2 [N] or [0])``; the definition is
+    :func:`gcl.kernels.dense.dense_log_denominators`. Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, u: Tensor, v: Tensor, log_weights: Tensor | None,  # noqa: ANN001
+                groups: Tensor | None, tau: float, block_size: int, intra_view: bool,
+                symmetric: bool, include_positive: bool) -> tuple[Tensor, Tensor]:
+        options = (tau, block_size, intra_view, symmetric, include_positive)
+        shift = _fixed_shift(u, v, log_weights, groups, tau)
+        if shift is None:
+            lse1, lse2 = _forward_stable(u, v, log_weights, groups, *options)
+        else:
+            lse1, lse2 = _forward_shifted(u, v, log_weights, groups, shift, *options)
+        ctx.save_for_backward(u, v, log_weights, groups, lse1, lse2)
+        ctx.options = options
+        ctx.shift = shift
+        return lse1, lse2
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad1: Tensor | None, grad2: Tensor | None):  # noqa: ANN001, ANN205
+        u, v, lw, groups, lse1, lse2 = ctx.saved_tensors
+        need_lw = lw is not None and ctx.needs_input_grad[2]
+        if ctx.shift is None:
+            grads = _backward_stable(u, v, lw, groups, lse1, lse2, grad1, grad2, need_lw,
+                                     *ctx.options)
+        else:
+            grads = _backward_shifted(u, v, lw, groups, lse1, lse2, grad1, grad2, need_lw,
+                                      ctx.shift, *ctx.options)
+        return (*grads, None, None, None, None, None, None)
+
+
+def _forward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None, tau: float,
+                block_size: int, intra_view: bool, symmetric: bool,
+                include_positive: bool) -> tuple[Tensor, Tensor]:
+    """Log-denominators with exact per-row / running per-column maxima (any input scale)."""
+    n = u.size(0)
+    inv_tau = 1.0 / tau
+    lse1 = u.new_empty(n)
+    if symmetric:
+        col_max = u.new_full((n,), torch.finfo(u.dtype).min)
+        col_sum = u.new_zeros(n)
+        intra2 = u.new_full((n,), float('-inf'))
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        rows = slice(start, stop)
+        diag = (torch.arange(stop - start, device=u.device),
+                torch.arange(start, stop, device=u.device))
+        pair = (pair_log_weights(groups[:, rows], groups, u.dtype)
+                if groups is not None else None)                     # [B, N]
+        sim = u[rows] @ v.T                                          # [B, N]
+        x1 = _logits(sim, inv_tau, lw, None, pair, diag, not include_positive)
+        l1 = torch.logsumexp(x1, dim=1)                              # [B]
+        del x1
+        if symmetric:   # the columns of the same block: anchors v_i, candidates u_j (j in R)
+            x2 = _logits(sim, inv_tau, None, lw[rows] if lw is not None else None, pair,
+                         diag, not include_positive)
+            new_max = torch.maximum(col_max, x2.max(dim=0).values)
+            col_sum.mul_(torch.exp(col_max - new_max))
+            col_sum.add_(torch.exp(x2.sub_(new_max)).sum(dim=0))
+            col_max = new_max
+            del x2
+        del sim
+        if intra_view:
+            refl = u[rows] @ u.T                                     # [B, N]
+            y1 = _logits(refl, inv_tau, lw, None, pair, diag, True)
+            l1 = torch.logaddexp(l1, torch.logsumexp(y1, dim=1))
+            del refl, y1
+            if symmetric:
+                refl2 = v[rows] @ v.T                                # [B, N]
+                y2 = _logits(refl2, inv_tau, lw, None, pair, diag, True)
+                intra2[rows] = torch.logsumexp(y2, dim=1)
+                del refl2, y2
+        lse1[rows] = l1
+    if symmetric:
+        lse2 = torch.logaddexp(col_max + torch.log(col_sum), intra2)
+    else:
+        lse2 = u.new_empty(0)
+    return lse1, lse2
+
+
+def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None,
+                 lse1: Tensor, lse2: Tensor, grad1: Tensor | None, grad2: Tensor | None,
+                 need_lw: bool, tau: float, block_size: int, intra_view: bool,
+                 symmetric: bool, include_positive: bool
+                 ) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Gradients for :func:`_forward_stable`: probabilities ``exp(logit - lse)``."""
+    n = u.size(0)
+    inv_tau = 1.0 / tau
+    g1 = grad1 if grad1 is not None else u.new_zeros(n)
+    use2 = symmetric and grad2 is not None and grad2.numel() == n
+    g2 = grad2 if use2 else None
+    grad_u = torch.zeros_like(u)
+    grad_v = torch.zeros_like(v)
+    grad_lw = torch.zeros_like(lw) if need_lw else None
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        rows = slice(start, stop)
+        diag = (torch.arange(stop - start, device=u.device),
+                torch.arange(start, stop, device=u.device))
+        pair = (pair_log_weights(groups[:, rows], groups, u.dtype)
+                if groups is not None else None)
+        lw_rows = lw[rows] if lw is not None else None
+        # inter-view: P (anchors u_R, rows) and M (anchors v_i, candidates u_R, columns)
+        sim = u[rows] @ v.T                                          # [B, N]
+        weight = _logits(sim, inv_tau, lw, None, pair, diag, not include_positive)
+        weight.sub_(lse1[rows].unsqueeze(1)).exp_().mul_(g1[rows].unsqueeze(1))   # P
+        if need_lw:
+            grad_lw += weight.sum(dim=0)
+        if g2 is not None:
+            m = _logits(sim, inv_tau, None, lw_rows, pair, diag, not include_positive)
+            m.sub_(lse2).exp_().mul_(g2)                                          # M
+            if need_lw:
+                grad_lw[rows] += m.sum(dim=1)
+            weight += m
+            del m
+        del sim
+        grad_u[rows].addmm_(weight, v, alpha=inv_tau)
+        grad_v.addmm_(weight.T, u[rows], alpha=inv_tau)
+        del weight
+        if intra_view:
+            refl = u[rows] @ u.T                                     # [B, N]
+            q = _logits(refl, inv_tau, lw, None, pair, diag, True)
+            q.sub_(lse1[rows].unsqueeze(1)).exp_().mul_(g1[rows].unsqueeze(1))   # Q_R
+            if need_lw:
+                grad_lw += q.sum(dim=0)
+            qt = _logits(refl, inv_tau, None, lw_rows, pair, diag, True)
+            q += qt.sub_(lse1).exp_().mul_(g1)                                   # + (Q^T)_R
+            del refl, qt
+            grad_u[rows].addmm_(q, u, alpha=inv_tau)
+            del q
+            if g2 is not None:
+                refl2 = v[rows] @ v.T                                # [B, N]
+                q2 = _logits(refl2, inv_tau, lw, None, pair, diag, True)
+                q2.sub_(lse2[rows].unsqueeze(1)).exp_().mul_(g2[rows].unsqueeze(1))
+                if need_lw:
+                    grad_lw += q2.sum(dim=0)
+                q2t = _logits(refl2, inv_tau, None, lw_rows, pair, diag, True)
+                q2 += q2t.sub_(lse2).exp_().mul_(g2)
+                del refl2, q2t
+                grad_v[rows].addmm_(q2, v, alpha=inv_tau)
+                del q2
+    return grad_u, grad_v, grad_lw
+
+
+def _fixed_shift(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None,
+                 tau: float) -> float | None:
+    r"""An upper bound ``c`` of every logit (Cauchy-Schwarz), or ``None`` when the logits may
+    spread over more than ``exp`` can represent (then the max-subtracting path is used).
+
+    With the bound, ``exp(logit - c) <= 1`` never overflows and one ``exp`` pass per block
+    serves both directions; for L2-normalised inputs the spread is ``2 / tau`` (+ the weights').
+    """
+    norm = max(float(u.detach().norm(dim=1).max()), float(v.detach().norm(dim=1).max()))
+    upper = norm * norm / tau
+    spread = 2.0 * upper
+    if lw is not None:
+        spread += float(lw.detach().max() - lw.detach().min())
+    if groups is not None:
+        spread += math.log(max(1, groups.size(0)))
+    limit = 60.0 if u.dtype in (torch.float32, torch.float16, torch.bfloat16) else 600.0
+    return upper if spread <= limit else None
+
+
+def _exp_block(a: Tensor, b: Tensor, inv_tau: float, shift: float, pair: Tensor | None,
+               diag: tuple[Tensor, Tensor], mask_diag: bool) -> Tensor:
+    """``exp(a @ b.T / tau - shift) * w``, diagonal zeroed when masked, ``[B, N]``."""
+    out = torch.mm(a, b.T)
+    out.mul_(inv_tau).sub_(shift).exp_()
+    if pair is not None:
+        out.mul_(pair)
+    if mask_diag:
+        out[diag] = 0.0
+    return out
+
+
+def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None,
+                     shift: float, tau: float, block_size: int, intra_view: bool,
+                     symmetric: bool, include_positive: bool) -> tuple[Tensor, Tensor]:
+    """Log-denominators with a fixed shift: row sums and column sums of one ``exp`` block."""
+    n = u.size(0)
+    inv_tau = 1.0 / tau
+    offset = shift + (float(lw.max()) if lw is not None else 0.0)
+    omega = torch.exp(lw - float(lw.max())) if lw is not None else None        # [N], <= 1
+    z1 = u.new_zeros(n)
+    z2 = u.new_zeros(n) if symmetric else None
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        rows = slice(start, stop)
+        diag = (torch.arange(stop - start, device=u.device),
+                torch.arange(start, stop, device=u.device))
+        pair = (pair_log_weights(groups[:, rows], groups, u.dtype).exp_()
+                if groups is not None else None)                             # [B, N] counts
+        e = _exp_block(u[rows], v, inv_tau, shift, pair, diag, not include_positive)
+        z1[rows] += e @ omega if omega is not None else e.sum(dim=1)
+        if symmetric:
+            z2 += omega[rows] @ e if omega is not None else e.sum(dim=0)
+        del e
+        if intra_view:
+            e = _exp_block(u[rows], u, inv_tau, shift, pair, diag, True)
+            z1[rows] += e @ omega if omega is not None else e.sum(dim=1)
+            del e
+            if symmetric:
+                e = _exp_block(v[rows], v, inv_tau, shift, pair, diag, True)
+                z2[rows] += e @ omega if omega is not None else e.sum(dim=1)
+                del e
+    lse1 = z1.log_().add_(offset)
+    lse2 = z2.log_().add_(offset) if symmetric else u.new_empty(0)
+    return lse1, lse2
+
+
+def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None,
+                      lse1: Tensor, lse2: Tensor, grad1: Tensor | None, grad2: Tensor | None,
+                      need_lw: bool, shift: float, tau: float, block_size: int,
+                      intra_view: bool, symmetric: bool, include_positive: bool
+                      ) -> tuple[Tensor, Tensor, Tensor | None]:
+    r"""Gradients for :func:`_forward_shifted`.
+
+    With :math:`E = e^{S/	au - c}`, :math:`a = g / Z` per anchor and candidate weights
+    :math:`\omega`, the inter-view block's gradient matrix is
+    :math:`G = E \circ (a_R\,\omega^	op + \omega_R\,a'^	op)` (rows: anchors :math:`u_R`;
+    columns: anchors :math:`v_i` against candidates :math:`u_R`), and the intra-view one
+    :math:`E \circ (a_R\,\omega^	op + \omega_R\,a^	op)` is :math:`Q + Q^	op` restricted to R.
+    """
+    n = u.size(0)
+    inv_tau = 1.0 / tau
+    offset = shift + (float(lw.max()) if lw is not None else 0.0)
+    omega = torch.exp(lw - float(lw.max())) if lw is not None else None
+    a1 = (grad1 * torch.exp(offset - lse1)) if grad1 is not None else u.new_zeros(n)   # g / Z
+    use2 = symmetric and grad2 is not None and grad2.numel() == n
+    a2 = grad2 * torch.exp(offset - lse2) if use2 else None
+    grad_u = torch.zeros_like(u)
+    grad_v = torch.zeros_like(v)
+    grad_omega = torch.zeros_like(lw) if need_lw else None
+
+    def coefficient(a_rows: Tensor, a_cols: Tensor | None, rows: slice) -> Tensor:
+        """``a_R w^T + w_R a'^T`` ([B, N]); ``w = 1`` without candidate weights."""
+        if omega is None:
+            coef = a_rows.unsqueeze(1).expand(-1, n).clone()
+            if a_cols is not None:
+                coef += a_cols
+            return coef
+        coef = torch.outer(a_rows, omega)
+        if a_cols is not None:
+            coef.addr_(omega[rows], a_cols)
+        return coef
+
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        rows = slice(start, stop)
+        diag = (torch.arange(stop - start, device=u.device),
+                torch.arange(start, stop, device=u.device))
+        pair = (pair_log_weights(groups[:, rows], groups, u.dtype).exp_()
+                if groups is not None else None)
+        e = _exp_block(u[rows], v, inv_tau, shift, pair, diag, not include_positive)
+        if need_lw:
+            grad_omega += a1[rows] @ e
+            if a2 is not None:
+                grad_omega[rows] += e @ a2
+        e.mul_(coefficient(a1[rows], a2, rows))                                  # G
+        grad_u[rows].addmm_(e, v, alpha=inv_tau)
+        grad_v.addmm_(e.T, u[rows], alpha=inv_tau)
+        del e
+        if intra_view:
+            e = _exp_block(u[rows], u, inv_tau, shift, pair, diag, True)
+            if need_lw:
+                grad_omega += a1[rows] @ e
+            e.mul_(coefficient(a1[rows], a1, rows))                              # Q + Q^T
+            grad_u[rows].addmm_(e, u, alpha=inv_tau)
+            del e
+            if a2 is not None:
+                e = _exp_block(v[rows], v, inv_tau, shift, pair, diag, True)
+                if need_lw:
+                    grad_omega += a2[rows] @ e
+                e.mul_(coefficient(a2[rows], a2, rows))
+                grad_v[rows].addmm_(e, v, alpha=inv_tau)
+                del e
+    grad_lw = grad_omega * omega if need_lw else None        # d/d lw_j = omega_j * d/d omega_j
+    return grad_u, grad_v, grad_lw
+
+
+def blockwise_log_denominators(u: Tensor, v: Tensor, tau: float, *, intra_view: bool = True,
+                               symmetric: bool = True, positive_in_denominator: bool = True,
+                               log_weights: Tensor | None = None, groups: Tensor | None = None,
+                               block_size: int | None = None) -> tuple[Tensor, Tensor | None]:
+    r"""Exact log-denominators in row blocks; same value as
+    :func:`~gcl.kernels.dense.dense_log_denominators`, memory :math:`O(NB + ND)`.
+
+    Args:
+        u, v: the two views' (normalised) projections; row ``i`` of each is node ``i``.
+        tau: temperature (similarities are divided by it).
+        intra_view: add the intra-view negatives.
+        symmetric: also return the denominators of the anchors ``v_i``.
+        positive_in_denominator: keep the positive pair in the denominator (``False``: DCL).
+        log_weights: :math:`\log\omega_j` per candidate (Team-up); differentiable.
+        groups: ``[M, N]`` cluster ids of ``M`` clusterings for MEOW's pairwise weights.
+        block_size: anchors per block (default :func:`default_block_size`).
+
+    Shapes:
+        - **output:** ``lse1 [N]``, ``lse2 [N]`` (``None`` unless ``symmetric``)
+    """
+    n = u.size(0)
+    if n < 2:
+        raise GCLDataError(f'a contrastive loss needs at least 2 nodes, got {n}')
+    block = int(block_size) if block_size else default_block_size(n, u.dtype)
+    if block < 1:
+        raise GCLDataError(f'block_size must be >= 1, got {block_size}')
+    if log_weights is not None:
+        log_weights = log_weights.to(u.dtype)
+    lse1, lse2 = BlockwiseLogDenominators.apply(
+        u.contiguous(), v.contiguous(), log_weights, groups, float(tau), min(block, n),
+        bool(intra_view), bool(symmetric), bool(positive_in_denominator))
+    return lse1, (lse2 if symmetric else None)
