@@ -3,9 +3,11 @@
 from gcl.methods.base import Method
 from gcl.methods.csgcl import CSGCL
 from gcl.methods.gca import GCA
+from gcl.methods.gcool import GCooL
+from gcl.methods.gcool_multiplex import GCooLMultiplex
 from gcl.methods.grace import GRACE
 
-__all__ = ['Method', 'GRACE', 'GCA', 'CSGCL', 'get_method']
+__all__ = ['Method', 'GRACE', 'GCA', 'CSGCL', 'GCooL', 'GCooLMultiplex', 'get_method']
 
 
 def get_method(name: str) -> type[Method]:
