@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from gcl.cli import common
+from gcl.cli.communities import communities
 from gcl.cli.datasets import app as datasets_app
 from gcl.cli.embed import embed
 from gcl.cli.evaluate import evaluate
@@ -40,6 +41,7 @@ def version() -> None:
 app.command('train')(train)
 app.command('evaluate')(evaluate)
 app.command('embed')(embed)
+app.command('communities')(communities)
 app.add_typer(datasets_app, name='datasets', help='List datasets and their local status.')
 app.add_typer(methods_app, name='methods', help='List methods and show their configs.')
 

@@ -13,11 +13,19 @@ from gcl.community.base import (
     to_networkx_graph,
 )
 from gcl.community.deca import SIMILARITIES, deca_loss, deca_loss_dense, soft_assignment
-from gcl.community.detect import DETECTORS, default_cache_dir, detect, get_detector, graph_checksum
+from gcl.community.detect import (
+    DETECTORS,
+    cache_path,
+    default_cache_dir,
+    detect,
+    get_detector,
+    graph_checksum,
+)
 from gcl.community.label_propagation import LabelPropagation
 from gcl.community.leiden import Leiden
 from gcl.community.louvain import Louvain
 from gcl.community.modularity import community_strength, modularity, node_strength
+from gcl.community.report import community_report, describe_communities
 
 __all__ = [
     'CommunityDetector',
@@ -25,6 +33,7 @@ __all__ = [
     'Leiden',
     'LabelPropagation',
     'detect',
+    'cache_path',
     'get_detector',
     'DETECTORS',
     'default_cache_dir',
@@ -36,6 +45,8 @@ __all__ = [
     'modularity',
     'community_strength',
     'node_strength',
+    'community_report',
+    'describe_communities',
     'as_graph',
     'check_communities',
     'relabel_communities',

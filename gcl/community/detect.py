@@ -25,7 +25,8 @@ from gcl.utils.io import atomic_save_torch
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['detect', 'get_detector', 'graph_checksum', 'default_cache_dir', 'DETECTORS']
+__all__ = ['detect', 'cache_path', 'get_detector', 'graph_checksum', 'default_cache_dir',
+           'DETECTORS']
 
 DETECTORS: tuple[str, ...] = ('louvain', 'leiden', 'label-propagation')
 
@@ -73,6 +74,18 @@ def get_detector(algorithm: str, random_state: int | None = 0, **params: Any
     return cls(random_state=random_state, **params)
 
 
+def cache_path(data: GraphLike, algorithm: str = 'louvain', random_state: int | None = 0,
+               cache_dir: str | os.PathLike | None = None, **params: Any) -> Path:
+    """Where :func:`detect` stores this detection:
+    ``<cache_dir>/<algorithm>-<graph sha>-<params sha>-seed<seed>.pt``."""
+    detector = get_detector(algorithm, random_state=random_state, **params)
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    settings = json.dumps(detector.get_params(), sort_keys=True, default=str)
+    params_sha = hashlib.sha256(settings.encode()).hexdigest()[:12]
+    return folder / (f'{detector.name}-{graph_checksum(data)}-{params_sha}-'
+                     f'seed{random_state}.pt')
+
+
 def detect(data: GraphLike, algorithm: str = 'louvain', random_state: int | None = 0,
            cache_dir: str | os.PathLike | None = None, *, use_cache: bool = True,
            **params: Any) -> Tensor:
@@ -92,14 +105,9 @@ def detect(data: GraphLike, algorithm: str = 'louvain', random_state: int | None
     """
     edge_index, num_nodes = as_graph(data)
     detector = get_detector(algorithm, random_state=random_state, **params)
-    cacheable = use_cache and random_state is not None
     path = None
-    if cacheable:
-        folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        settings = json.dumps(detector.get_params(), sort_keys=True, default=str)
-        params_sha = hashlib.sha256(settings.encode()).hexdigest()[:12]
-        path = folder / (f'{detector.name}-{graph_checksum((edge_index, num_nodes))}-'
-                         f'{params_sha}-seed{random_state}.pt')
+    if use_cache and random_state is not None:
+        path = cache_path((edge_index, num_nodes), algorithm, random_state, cache_dir, **params)
         cached = _read_cache(path, num_nodes)
         if cached is not None:
             logger.info('communities: loaded %s', path)

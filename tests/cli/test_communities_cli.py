@@ -1,0 +1,55 @@
+"""``gcl communities`` through Typer's CliRunner on the shipped Cora."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from gcl.cli.main import app
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_root(tmp_path, monkeypatch):
+    monkeypatch.setenv('GCL_DATA_ROOT', str(tmp_path / 'data'))
+    return tmp_path
+
+
+def test_louvain_table_and_pt_output(data_root):
+    out = data_root / 'cora-louvain.pt'
+    result = runner.invoke(app, ['communities', '--dataset', 'cora', '--algorithm', 'louvain',
+                                 '--seed', '0', '--out', str(out), '-q'])
+    assert result.exit_code == 0, result.output
+    for text in ('communities', 'modularity', 'NMI with labels', 'ARI with labels', 'time (s)'):
+        assert text in result.output
+    state = torch.load(out, weights_only=True)
+    assert state['labels'].shape == (2708,) and state['algorithm'] == 'louvain'
+    assert state['num_communities'] == int(state['labels'].max()) + 1
+
+
+@pytest.mark.parametrize('algorithm', ['leiden', 'label-propagation'])
+def test_json_and_csv(data_root, algorithm):
+    out = data_root / 'labels.csv'
+    result = runner.invoke(app, ['communities', '-d', 'cora', '-a', algorithm, '--format',
+                                 'json', '--out', str(out), '-q'])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report['algorithm'] == algorithm and report['num_nodes'] == 2708
+    assert 0.5 < report['modularity'] < 1 and 0 < report['nmi'] < 1
+    lines = out.read_text().splitlines()
+    assert lines[0] == 'node,community' and len(lines) == 2709
+
+
+def test_resolution_and_errors(data_root):
+    fine = runner.invoke(app, ['communities', '-d', 'cora', '--resolution', '3', '--format',
+                               'json', '-q'])
+    base = runner.invoke(app, ['communities', '-d', 'cora', '--format', 'json', '-q'])
+    assert json.loads(fine.stdout)['num_communities'] > json.loads(base.stdout)['num_communities']
+    bad = runner.invoke(app, ['communities', '-d', 'cora', '-a', 'girvan-newman'])
+    assert bad.exit_code == 2 and 'louvain, leiden, label-propagation' in bad.output
+    no_res = runner.invoke(app, ['communities', '-d', 'cora', '-a', 'label-propagation',
+                                 '--resolution', '2'])
+    assert no_res.exit_code == 2 and 'no parameter' in no_res.output
