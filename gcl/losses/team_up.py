@@ -6,22 +6,19 @@ GRACE's loss. The anchor's own term :math:`e^{\\gamma s_i / \\tau}` multiplies t
 every denominator term, so it cancels, and the loss is exactly a **candidate-weighted InfoNCE**
 with :math:`\\omega_j = e^{\\gamma(t) s_j / \\tau}`: here a column bias
 :math:`\\log \\omega_j = \\gamma s_j / \\tau` added to the logits, which is cheaper and cannot
-overflow (the official form exponentiates :math:`\\theta'/\\tau` directly).
+overflow (the official form exponentiates :math:`\\theta'/\\tau` directly). The log-denominators
+come from :mod:`gcl.kernels`, so large graphs never build an ``[N, N]`` matrix.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from gcl.errors import GCLConfigError, GCLDataError
+from gcl.kernels import MODES, contrastive_loss
 
 __all__ = ['TeamUp', 'team_up', 'team_up_gamma']
-
-#: Largest N for the one-block (dense) form: it holds several ``[N, N]`` matrices for autograd.
-MAX_DENSE_NODES = 20_000
 
 
 def team_up_gamma(epoch: int, t0: int, gamma_max: float) -> float:
@@ -33,42 +30,8 @@ def team_up_gamma(epoch: int, t0: int, gamma_max: float) -> float:
     return float(min(max(0.0, (epoch - t0) / 100.0), gamma_max))
 
 
-def _team_up_rows(anchor: Tensor, other: Tensor, bias: Tensor, start: int, stop: int,
-                  tau: float) -> Tensor:
-    """Per-anchor Team-up loss of anchors ``start:stop``; ``anchor`` is also the intra view.
-
-    ``bias`` is :math:`\\log \\omega = \\gamma s / \\tau` ``[N]``. Returns ``[B]``.
-    """
-    block = anchor[start:stop]                                   # [B, D]
-    rows = torch.arange(stop - start, device=anchor.device)
-    index = rows + start
-    between = block @ other.T / tau + bias                       # [B, N]
-    refl = block @ anchor.T / tau + bias                         # [B, N]
-    refl[rows, index] = float('-inf')                            # no self-negative
-    positive = between[rows, index]                              # [B]
-    return torch.logsumexp(torch.cat([between, refl], dim=1), dim=1) - positive
-
-
-def _one_direction(anchor: Tensor, other: Tensor, bias: Tensor, tau: float,
-                   batch_size: int | None) -> Tensor:
-    n = anchor.size(0)
-    if batch_size is None or batch_size >= n:
-        return _team_up_rows(anchor, other, bias, 0, n, tau)
-    parts = []
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        if torch.is_grad_enabled() and (anchor.requires_grad or other.requires_grad):
-            # recompute the block in backward: autograd keeps [B, N], never [N, N]
-            parts.append(checkpoint(_team_up_rows, anchor, other, bias, start, stop, tau,
-                                    use_reentrant=False))
-        else:
-            parts.append(_team_up_rows(anchor, other, bias, start, stop, tau))
-    return torch.cat(parts)
-
-
 def team_up(h1: Tensor, h2: Tensor, node_strength: Tensor, gamma: float, tau: float = 0.5, *,
-            batch_size: int | None = None, max_dense_nodes: int | None = MAX_DENSE_NODES
-            ) -> Tensor:
+            mode: str = 'auto', batch_size: int | None = None) -> Tensor:
     r"""Team-up InfoNCE of CSGCL (ALGORITHMS.md §4.4), symmetric, mean over nodes.
 
     .. math::
@@ -82,19 +45,20 @@ def team_up(h1: Tensor, h2: Tensor, node_strength: Tensor, gamma: float, tau: fl
     ``gamma = 0`` it is GRACE's InfoNCE (:func:`gcl.losses.info_nce`). :math:`\theta` is the
     cosine similarity (rows are L2-normalised here).
 
-    Memory: ``batch_size=None`` is one dense block (several ``[N, N]`` matrices kept for
-    autograd), refused above ``max_dense_nodes``; with ``batch_size=B`` anchors go in row blocks
-    that are recomputed in backward (activation checkpointing), so no ``[N, N]`` matrix is ever
-    held: :math:`O(BN)` memory, same value, about 1.5x the compute.
+    Computed by :func:`gcl.kernels.contrastive_loss` with ``log_weights`` :math:`= \gamma s/\tau`:
+    ``mode='auto'`` uses ``[N, N]`` matrices on small graphs and exact row blocks (custom
+    autograd with recomputation, :math:`O(NB)` memory, never an ``[N, N]`` matrix) on large
+    ones or whenever ``batch_size`` is given; ``'dense'`` / ``'blockwise'`` force one;
+    ``'sampled'`` is the kernels' approximation.
 
     Args:
         h1, h2: projected embeddings of the two views, ``[N, D]``.
         node_strength: :math:`s_i` ``[N]``, the strength of node ``i``'s community (any
-            community assignment: ``strength[communities]``).
+            community assignment: ``strength[communities]``); not differentiated.
         gamma: :math:`\gamma(t)` (see :func:`team_up_gamma`).
         tau: temperature.
-        batch_size: anchors per row block (``None``: dense).
-        max_dense_nodes: the dense form's size limit (``None``: no limit).
+        mode: the kernel, one of :data:`gcl.kernels.MODES`.
+        batch_size: anchors per row block (``None``: the kernel's default).
 
     Shapes:
         - **input:** ``[N, D]``, ``[N, D]``, ``[N]``; **output:** scalar
@@ -105,23 +69,13 @@ def team_up(h1: Tensor, h2: Tensor, node_strength: Tensor, gamma: float, tau: fl
     if node_strength.shape != (h1.size(0),):
         raise GCLDataError(f'node_strength must have shape [{h1.size(0)}] (one community '
                            f'strength per node), got {list(node_strength.shape)}')
-    if tau <= 0:
-        raise GCLDataError(f'the temperature tau must be > 0, got {tau}')
     if batch_size is not None and batch_size < 1:
         raise GCLConfigError(f'batch_size must be a positive integer or null, got {batch_size}')
-    n = h1.size(0)
-    dense = batch_size is None or batch_size >= n
-    if dense and max_dense_nodes is not None and n > max_dense_nodes:
-        gib = 6 * n * n * h1.element_size() / 2**30
-        raise GCLConfigError(
-            f'Team-up in dense form on {n} nodes would hold about {gib:.1f} GiB of [N, N] '
-            f'matrices (limit: {max_dense_nodes} nodes); set loss.batch_size (e.g. 1024) for '
-            f'the row-block form, or raise loss.max_dense_nodes')
-    u, v = F.normalize(h1, dim=-1), F.normalize(h2, dim=-1)
-    bias = (float(gamma) / tau) * node_strength.detach().to(u.device, u.dtype)   # [N]
-    loss1 = _one_direction(u, v, bias, tau, batch_size)
-    loss2 = _one_direction(v, u, bias, tau, batch_size)
-    return 0.5 * (loss1.mean() + loss2.mean())
+    if tau <= 0:
+        raise GCLDataError(f'the temperature tau must be > 0, got {tau}')
+    log_weights = (float(gamma) / tau) * node_strength.detach().to(h1.device, h1.dtype)  # [N]
+    return contrastive_loss(h1, h2, tau, mode=mode, log_weights=log_weights,
+                            block_size=batch_size)
 
 
 class TeamUp(nn.Module):
@@ -135,8 +89,9 @@ class TeamUp(nn.Module):
         tau: temperature.
         t0: the epoch after which :math:`\gamma` starts to grow (CSGCL ``start_ep``).
         gamma_max: the ramp's ceiling :math:`\gamma_{max}`.
-        batch_size: anchors per row block (``None``: dense, up to ``max_dense_nodes``).
-        max_dense_nodes: size limit of the dense form.
+        batch_size: anchors per row block (CSGCL uses 1024 on Coauthor-CS); ``None``: the
+            kernel decides.
+        mode: ``'auto'``, ``'dense'``, ``'blockwise'`` or ``'sampled'`` (:mod:`gcl.kernels`).
 
     Example:
         >>> loss = TeamUp(tau=0.2, t0=2000, gamma_max=5)
@@ -147,19 +102,20 @@ class TeamUp(nn.Module):
     aliases = ('teamup', 'team-up-infonce')
 
     def __init__(self, tau: float = 0.5, t0: int = 0, gamma_max: float = 1.0,
-                 batch_size: int | None = None,
-                 max_dense_nodes: int | None = MAX_DENSE_NODES) -> None:
+                 batch_size: int | None = None, mode: str = 'auto') -> None:
         super().__init__()
         if tau <= 0:
             raise GCLConfigError(f'tau must be > 0, got {tau}')
         if gamma_max < 0:
             raise GCLConfigError(f'gamma_max must be >= 0, got {gamma_max}')
+        if mode not in MODES:
+            raise GCLConfigError(f'unknown loss mode {mode!r}; choose one of {", ".join(MODES)}')
         self.tau, self.t0, self.gamma_max = float(tau), int(t0), float(gamma_max)
         self.batch_size = None if batch_size is None else int(batch_size)
-        self.max_dense_nodes = max_dense_nodes
+        self.mode = mode
 
     def gamma(self, epoch: int) -> float:
-        """:math:`\\gamma(t)` at ``epoch``."""
+        r""":math:`\gamma(t)` at ``epoch``."""
         return team_up_gamma(epoch, self.t0, self.gamma_max)
 
     def forward(self, h1: Tensor, h2: Tensor, *, epoch: int | None = None,
@@ -175,9 +131,9 @@ class TeamUp(nn.Module):
                                    '(gcl.community.community_strength)')
             node_strength = torch.as_tensor(strength, device=h1.device)[
                 torch.as_tensor(communities, device=h1.device).long()]
-        return team_up(h1, h2, node_strength, self.gamma(epoch), self.tau,
-                       batch_size=self.batch_size, max_dense_nodes=self.max_dense_nodes)
+        return team_up(h1, h2, node_strength, self.gamma(epoch), self.tau, mode=self.mode,
+                       batch_size=self.batch_size)
 
     def extra_repr(self) -> str:
         return (f'tau={self.tau}, t0={self.t0}, gamma_max={self.gamma_max}, '
-                f'batch_size={self.batch_size}')
+                f'batch_size={self.batch_size}, mode={self.mode!r}')

@@ -74,7 +74,7 @@ class CSGCL(GRACE):
         config['community'] = {'algorithm': 'leiden', 'seed': None, 'cache_dir': None,
                                'use_cache': True}
         config['loss'] = {'name': 'team_up', 'tau': 0.4, 't0': 500, 'gamma_max': 1.0,
-                          'batch_size': None, 'max_dense_nodes': 20_000}
+                          'batch_size': None, 'mode': 'auto'}
         config['eval'] = copy.deepcopy(config['eval'])
         config['eval']['node_protocol'] = 'gca'
         return config

@@ -132,8 +132,20 @@ def test_errors():
         team_up(h1, h2[:4], s, 1.0)
     with pytest.raises(GCLConfigError, match='tau'):
         TeamUp(tau=0.0)
-    # the dense form is refused above the size limit; row blocks are not
-    with pytest.raises(GCLConfigError, match='loss.batch_size'):
-        team_up(h1, h2, s, 1.0, max_dense_nodes=5)
-    torch.testing.assert_close(team_up(h1, h2, s, 1.0, batch_size=2, max_dense_nodes=5),
-                               team_up(h1, h2, s, 1.0))
+    with pytest.raises(GCLConfigError, match='mode'):
+        TeamUp(mode='fast')
+    with pytest.raises(GCLConfigError, match='batch_size'):
+        team_up(h1, h2, s, 1.0, batch_size=0)
+
+
+@pytest.mark.parametrize('mode', ['dense', 'blockwise'])
+def test_kernel_modes_agree_with_official_form(mode):
+    h1, h2, s = _inputs(8, n=11, d=5)
+    ref = _official(h1, h2, s, 1.7, 0.3)
+    val = team_up(h1, h2, s, 1.7, 0.3, mode=mode, batch_size=4 if mode == 'blockwise' else None)
+    torch.testing.assert_close(val, ref, rtol=1e-10, atol=1e-10)
+    grads = torch.autograd.grad(val, (h1, h2))
+    for g, g_ref in zip(grads, torch.autograd.grad(ref, (h1, h2))):
+        torch.testing.assert_close(g, g_ref, rtol=1e-9, atol=1e-10)
+    loss = TeamUp(tau=0.3, t0=0, gamma_max=1.7, mode=mode, batch_size=3)
+    torch.testing.assert_close(loss(h1, h2, epoch=500, node_strength=s), ref)
