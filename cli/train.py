@@ -47,6 +47,10 @@ def train(
     epochs: Annotated[int | None, typer.Option(help='Override optim.epochs.')] = None,
     loss: Annotated[str | None, typer.Option(
         help='Override loss.name (registered losses).')] = None,
+    negatives: Annotated[int | None, typer.Option(
+        '--negatives', help='K sampled negatives per anchor: an approximation of the loss that '
+                            'scales to millions of nodes (sets loss.mode=sampled, '
+                            'loss.num_negatives=K). Default: the exact loss.')] = None,
     tasks: Annotated[str | None, typer.Option(
         help='Comma list of node, cluster, link. Default: the config (all three).')] = None,
     protocol: Annotated[str | None, typer.Option(
@@ -77,6 +81,9 @@ def train(
         overrides['optim.epochs'] = epochs
     if loss is not None:
         overrides['loss.name'] = loss
+    if negatives is not None:
+        overrides['loss.mode'] = 'sampled'
+        overrides['loss.num_negatives'] = negatives
     if protocol is not None:
         protocols = [p.strip() for p in protocol.split(',') if p.strip()]
         overrides['eval.node_protocol'] = protocols[0] if len(protocols) == 1 else protocols

@@ -3,13 +3,17 @@
 Precedence (low to high): the method's defaults < ``gcl/configs/<method>/<dataset>.yaml`` (the
 paper's settings, when shipped) < a user's ``--config file.yaml`` < ``--set key=value`` < flags.
 Keys are checked against the method's defaults, so a typo fails loudly. A ``--set`` key is a
-dotted path (``optim.lr``) or a leaf name that is unique in the config (``lr``).
+dotted path (``optim.lr``) or a leaf name that is unique in the config (``lr``). Two kinds of keys
+outside the defaults are accepted by :func:`load_config`: an option of the configured loss class
+(``loss.num_negatives``, ``loss.sigma``; checked against its constructor) and, as a bare name, an
+option of a generated dataset's builder (``num_nodes`` -> ``data.options.num_nodes``).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -74,16 +78,82 @@ def set_path(config: dict[str, Any], path: str, value: Any) -> None:
 
 
 def merge_config(schema: Mapping[str, Any], *layers: Mapping[str, Any] | None,
-                 source: str = 'config') -> dict[str, Any]:
-    """Deep-merge ``layers`` over ``schema``; keys absent from ``schema`` raise."""
+                 source: str = 'config',
+                 open_key: Callable[[str, dict[str, Any]], str | None] | None = None
+                 ) -> dict[str, Any]:
+    """Deep-merge ``layers`` over ``schema``; keys absent from ``schema`` raise.
+
+    ``open_key(key, merged)`` may place a key the schema lacks (default: an option of the
+    configured loss class, :func:`_loss_option`); it sees the config merged from all layers and
+    returns the dotted path, or ``None`` to keep the error.
+    """
     result = copy.deepcopy(dict(schema))
+    deferred: list[tuple[str, Any, GCLConfigError]] = []
     for layer in layers:
         if not layer:
             continue
         for key, value in flatten(layer).items():
-            path = _resolve_path(schema, key)
+            try:
+                path = _resolve_path(schema, key)
+            except GCLConfigError as exc:
+                deferred.append((key, value, exc))
+                continue
             set_path(result, path, copy.deepcopy(value))
+    for key, value, exc in deferred:
+        path = (open_key or _loss_option)(key, result)
+        if path is None:
+            raise exc
+        set_path(result, path, copy.deepcopy(value))
     return result
+
+
+def _loss_option(key: str, config: dict[str, Any]) -> str | None:
+    """``loss.<option>`` (or a bare ``<option>``) when the configured loss class's constructor
+    takes it (``loss.num_negatives``, ``loss.sigma``), else ``None``."""
+    parts = key.split('.')
+    section = config.get('loss')
+    if not (len(parts) == 1 or (len(parts) == 2 and parts[0] == 'loss')) \
+            or not isinstance(section, dict) or not section.get('name'):
+        return None
+    from gcl.registry import resolve
+
+    try:
+        cls = resolve('loss', section['name'])
+    except GCLConfigError:
+        return None
+    if parts[-1] in list(inspect.signature(cls.__init__).parameters)[1:]:
+        return f'loss.{parts[-1]}'
+    return None
+
+
+def _open_key(dataset: str) -> Callable[[str, dict[str, Any]], str | None]:
+    """Where a key outside the method's schema may go (see :func:`load_config`)."""
+
+    def place(key: str, config: dict[str, Any]) -> str | None:
+        parts = key.split('.')
+        path = _loss_option(key, config)
+        if path is not None:
+            return path
+        if len(parts) == 1:
+            builder = _generated_builder(dataset)
+            if builder is not None:
+                options = list(inspect.signature(builder).parameters)[2:]   # after spec, root
+                if key in options:
+                    return f'data.options.{key}'
+        return None
+
+    return place
+
+
+def _generated_builder(dataset: str) -> Callable[..., Any] | None:
+    """The builder of a generated dataset (``synthetic-sbm``, multiplex), else ``None``."""
+    try:
+        from gcl.data.catalog import get_spec
+        from gcl.data.loaders import _GENERATED
+
+        return _GENERATED.get(get_spec(dataset).loader)
+    except GCLConfigError:
+        return None
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
@@ -148,7 +218,7 @@ def load_config(method: str, dataset: str, *, config_file: str | Path | None = N
     schema = cls.default_config()
     shipped = shipped_config(cls.name, dataset_name)
     user = _read_yaml(Path(config_file)) if config_file else None
-    config = merge_config(schema, shipped, user, overrides)
+    config = merge_config(schema, shipped, user, overrides, open_key=_open_key(dataset_name))
     config['method'] = cls.name
     config['dataset'] = dataset_name
     config['provenance'] = (shipped or {}).get('provenance', 'gcl defaults (no paper config '
