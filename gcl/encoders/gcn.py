@@ -7,8 +7,12 @@ from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
 from gcl.errors import GCLConfigError
+from gcl.kernels.propagate import CachedAdjacency, csr_propagate
 
 __all__ = ['GCNEncoder', 'make_activation']
+
+_PROPAGATIONS = ('auto', 'gcnconv', 'csr')
+_CSR_AUTO_BYTES = 2 ** 30   # 'auto': CSR once GCNConv's [E, C] message tensor would pass 1 GiB
 
 # F.rrelu with training=False is a leaky ReLU with slope (lower + upper) / 2 (GRACE/GCA/CSGCL code).
 _RRELU_EVAL_SLOPE = (1.0 / 8.0 + 1.0 / 3.0) / 2.0
@@ -50,15 +54,29 @@ class GCNEncoder(nn.Module):
     ``first_hidden = 2 * out``; gCooL sets it explicitly. One activation module is shared by all
     layers, so ``prelu`` has a single learnable slope, as in the official code.
 
+    ``propagation`` picks how each layer aggregates (same parameters, same numbers up to float
+    rounding): ``'gcnconv'`` calls the ``GCNConv`` modules (gather/scatter of an ``[E, C]`` message
+    tensor, normalisation recomputed per layer); ``'csr'`` normalises the graph once per forward
+    into a sparse CSR matrix (cached for a graph seen again) and runs one SpMM per layer
+    (:mod:`gcl.kernels.propagate`; several times faster on CPU, no per-edge buffer, see
+    ``benchmarks/KERNELS.md``); ``'auto'`` (default) keeps ``'gcnconv'`` unless its message
+    tensor would exceed 1 GiB, where it switches to ``'csr'`` (million-edge graphs).
+
     Shapes:
         - **input:** x ``[N, F]``, edge_index ``[2, E]``; **output:** ``[N, out]``
     """
 
     def __init__(self, in_channels: int, out_channels: int, first_hidden: int | None = None,
-                 layers: int = 2, activation: str = 'relu', cached: bool = False) -> None:
+                 layers: int = 2, activation: str = 'relu', cached: bool = False,
+                 propagation: str = 'auto') -> None:
         super().__init__()
         if layers < 1:
             raise GCLConfigError(f'the encoder needs at least one layer, got layers={layers}')
+        if propagation not in _PROPAGATIONS:
+            raise GCLConfigError(f'unknown propagation {propagation!r}; choose one of '
+                                 f'{", ".join(_PROPAGATIONS)}')
+        self.propagation = propagation
+        self._adjacency = CachedAdjacency()
         first_hidden = first_hidden or 2 * out_channels
         widths = [in_channels] + [first_hidden] * (layers - 1) + [out_channels]
         self.convs = nn.ModuleList(GCNConv(a, b, cached=cached)
@@ -73,8 +91,22 @@ class GCNEncoder(nn.Module):
             nn.init.constant_(self.activation.weight, 0.25)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
+        if self._use_csr(x, edge_index):
+            adjacency = self._adjacency(edge_index, x.size(0), edge_weight, dtype=x.dtype)
+            for conv in self.convs:
+                h = csr_propagate(adjacency, conv.lin(x))          # [N, C], as GCNConv
+                if conv.bias is not None:
+                    h = h + conv.bias
+                x = self.activation(h)
+            return x
         for conv in self.convs:
             x = self.activation(conv(x, edge_index, edge_weight))
         return x
+
+    def _use_csr(self, x: Tensor, edge_index: Tensor) -> bool:
+        if self.propagation != 'auto':
+            return self.propagation == 'csr'
+        widest = max(conv.out_channels for conv in self.convs)
+        return edge_index.size(1) * widest * x.element_size() > _CSR_AUTO_BYTES
 
 
