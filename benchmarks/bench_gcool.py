@@ -1,0 +1,125 @@
+"""gCooL cost on CPU: seconds per training step at the paper settings, and sparse vs dense DeCA.
+
+1. ``--steps``: for each dataset, the shipped config (``gcl/configs/gcool/<dataset>.yaml``, the
+   official ``param/*.json``) is built and one optimiser step is timed with the community terms
+   on (``alpha > 0``, the first ``0.2 * stride`` epochs) and off (plain node loss, every later
+   epoch); the median of ``--repeats`` steps after one warm-up step. Projected full-run time =
+   ``0.2 * stride`` steps on + the rest off.
+2. ``--deca``: the official dense DeCA (``N x N`` adjacency, ``R^T A R``) against gcl's sparse
+   ``O(|E| K)`` form, forward + backward, each variant in a fresh subprocess for its peak RSS.
+
+Usage::
+
+    GCL_DATASETS_PATH=../shared/datasets python benchmarks/bench_gcool.py --steps \
+        --datasets amazon-photo coauthor-cs amazon-computers --repeats 3
+    GCL_DATASETS_PATH=../shared/datasets python benchmarks/bench_gcool.py --deca
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+DECA_VARIANT = r'''
+import json, resource, sys, time, torch
+from gcl.community import deca_loss, deca_loss_dense, soft_assignment
+from gcl.data import load_dataset
+torch.set_num_threads(1)
+variant, name, k, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+data = load_dataset(name)
+gen = torch.Generator().manual_seed(0)
+h = torch.nn.functional.normalize(torch.randn(data.num_nodes, 64, generator=gen), dim=1)
+centers = torch.randn(k, 64, generator=gen, requires_grad=True)
+fn = deca_loss if variant == 'sparse' else deca_loss_dense
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+times = []
+for _ in range(repeats + 1):
+    start = time.perf_counter()
+    loss = fn(soft_assignment(h, centers, 0.4), data.edge_index, 0.9)
+    loss.backward()
+    times.append(time.perf_counter() - start)
+    centers.grad = None
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({'seconds': sorted(times[1:])[len(times[1:]) // 2], 'value': float(loss),
+                  'peak_mb': peak / 1024, 'extra_mb': (peak - base) / 1024}))
+'''
+
+
+def time_steps(name: str, repeats: int) -> dict:
+    from gcl.config import load_config
+    from gcl.data import load_dataset
+    from gcl.methods import GCooL
+
+    config = load_config('gcool', name)
+    data = load_dataset(name)
+    method = GCooL(config, random_state=0)
+    method.prepare(data)
+    model = method.build(data)
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(config['optim']['lr']),
+                                 weight_decay=float(config['optim']['weight_decay']))
+    stride = float(config['community']['stride'])
+    rate = float(config['community']['alpha_rate'])
+    epochs = int(config['optim']['epochs'])
+    out = {'dataset': name, 'epochs': epochs, 'H': config['encoder']['first_hidden'],
+           'D': config['encoder']['hidden']}
+    for phase, epoch in (('on', 1), ('off', epochs)):
+        times = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            optimizer.zero_grad(set_to_none=True)
+            loss = method.step(model, data, epoch)
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter() - start)
+        out[f'step_{phase}_s'] = statistics.median(times[1:])
+    steps_on = min(epochs, int(rate * stride))
+    out['projected_run_min'] = (steps_on * out['step_on_s']
+                                + (epochs - steps_on) * out['step_off_s']) / 60
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--steps', action='store_true')
+    parser.add_argument('--deca', action='store_true')
+    parser.add_argument('--datasets', nargs='+', default=['amazon-photo', 'coauthor-cs'])
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f'# {time.strftime("%Y-%m-%d %H:%M")}, torch {torch.__version__}, 1 thread')
+    if args.steps:
+        print('| dataset | H | D | epochs | s/step, community on | s/step, node only | '
+              'projected run (min) |')
+        print('|---|---|---|---|---|---|---|')
+        for name in args.datasets:
+            r = time_steps(name, args.repeats)
+            print(f"| {name} | {r['H']} | {r['D']} | {r['epochs']} | {r['step_on_s']:.2f} | "
+                  f"{r['step_off_s']:.2f} | {r['projected_run_min']:.0f} |", flush=True)
+    if args.deca:
+        print('| dataset | N | K | dense s | sparse s | speed-up | dense extra MB | '
+              'sparse extra MB | |value diff| |')
+        print('|---|---|---|---|---|---|---|---|---|')
+        for name, k in (('cora', 7), ('amazon-photo', 8)):
+            res = {}
+            for variant in ('dense', 'sparse'):
+                proc = subprocess.run([sys.executable, '-c', DECA_VARIANT, variant, name, str(k),
+                                       str(args.repeats)], capture_output=True, text=True,
+                                      check=True)
+                res[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
+            from gcl.data import load_dataset
+
+            n = load_dataset(name).num_nodes
+            d, s = res['dense'], res['sparse']
+            print(f"| {name} | {n} | {k} | {d['seconds']:.4f} | {s['seconds']:.4f} | "
+                  f"{d['seconds'] / s['seconds']:.1f}x | {d['extra_mb']:.0f} | "
+                  f"{s['extra_mb']:.0f} | {abs(d['value'] - s['value']):.1e} |", flush=True)
+
+
+if __name__ == '__main__':
+    main()
