@@ -63,6 +63,9 @@ def train(
     results: Annotated[Path | None, typer.Option(
         help='JSONL file to append results to (default OUT/results.jsonl).')] = None,
     resume: Annotated[Path | None, typer.Option(help='Continue from a checkpoint.pt.')] = None,
+    select: Annotated[str | None, typer.Option(
+        help='Which epoch to keep: last (default) or rankme (the highest RankMe, chosen without '
+             'labels; sets train.select).')] = None,
     quiet: Annotated[bool, typer.Option('--quiet', '-q', help='No progress bar or info logs.')
                      ] = False,
     fmt: Annotated[str, typer.Option('--format', help='table or json')] = 'table',
@@ -84,6 +87,8 @@ def train(
     if negatives is not None:
         overrides['loss.mode'] = 'sampled'
         overrides['loss.num_negatives'] = negatives
+    if select is not None:
+        overrides['train.select'] = select
     if protocol is not None:
         protocols = [p.strip() for p in protocol.split(',') if p.strip()]
         overrides['eval.node_protocol'] = protocols[0] if len(protocols) == 1 else protocols

@@ -69,6 +69,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
     Returns:
         ``{'run_dir', 'metrics': {task: {...}}, 'records': [...], 'config'}``.
     """
+    from gcl.bench.rankme import callbacks_from_config
     from gcl.eval import split_edges
     from gcl.methods import get_method
 
@@ -99,10 +100,14 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         metrics: dict[str, dict[str, Any]] = {}
         timings: dict[str, float] = {}
         method = None
+        selected: dict[str, Any] = {}  # task -> the epoch train.select='rankme' kept
         if any(t in tasks for t in ('node', 'cluster')) or not tasks:
             method = cls(config)
             method.fit(data, device=device, progress=progress,
-                       checkpoint_path=tmp_dir / 'checkpoint.pt', resume_from=resume)
+                       checkpoint_path=tmp_dir / 'checkpoint.pt', resume_from=resume,
+                       callbacks=callbacks_from_config(config))
+            if getattr(method, 'selection_', None):
+                selected.update(node=method.selection_, cluster=method.selection_)
             timings['fit'] = method.fit_seconds_
             z = method.embed(data)
             if save_embeddings:
@@ -121,7 +126,10 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                                  test_ratio=float(ev['link_test']),
                                                  random_state=seed)
             seed_everything(seed)
-            link_method = cls(config).fit(train_data, device=device, progress=progress)
+            link_method = cls(config).fit(train_data, device=device, progress=progress,
+                                          callbacks=callbacks_from_config(config))
+            if getattr(link_method, 'selection_', None):
+                selected['link'] = link_method.selection_
             timings['fit_link'] = link_method.fit_seconds_
             z_link = link_method.embed(train_data)
             metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
@@ -138,7 +146,9 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                  epochs=int(config['optim']['epochs']), device=str(method.device_),
                                  data_sha=data_sha,
                                  extra={'run_dir': str(final_dir),
-                                        'seconds_per_epoch': summary['seconds_per_epoch']})
+                                        'seconds_per_epoch': summary['seconds_per_epoch'],
+                                        **({'selection': selected[task.split(':')[0]]}
+                                           if task.split(':')[0] in selected else {})})
             records.append(record)
     except BaseException:
         logging.getLogger('gcl').removeHandler(handler)
