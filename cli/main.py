@@ -6,11 +6,14 @@ from typing import Annotated
 
 import typer
 from gcl.cli import common
+from gcl.cli.bench import bench
 from gcl.cli.communities import communities
 from gcl.cli.datasets import app as datasets_app
 from gcl.cli.embed import embed
 from gcl.cli.evaluate import evaluate
+from gcl.cli.leaderboard import leaderboard
 from gcl.cli.methods import app as methods_app
+from gcl.cli.plot import plot
 from gcl.cli.train import train
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
@@ -44,6 +47,9 @@ app.command('embed')(embed)
 app.command('communities')(communities)
 app.add_typer(datasets_app, name='datasets', help='List datasets and their local status.')
 app.add_typer(methods_app, name='methods', help='List methods and show their configs.')
+app.command('bench')(bench)
+app.command('leaderboard')(leaderboard)
+app.command('plot')(plot)
 
 
 def main() -> None:
