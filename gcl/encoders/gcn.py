@@ -12,7 +12,7 @@ from gcl.kernels.propagate import CachedAdjacency, csr_propagate
 __all__ = ['GCNEncoder', 'make_activation']
 
 _PROPAGATIONS = ('auto', 'gcnconv', 'csr')
-_CSR_AUTO_BYTES = 2 ** 30   # 'auto': CSR once GCNConv's [E, C] message tensor would pass 1 GiB
+_CSR_AUTO_BYTES = 2 ** 28   # 'auto': CSR once GCNConv's [E, C] message tensor would pass 256 MiB
 
 # F.rrelu with training=False is a leaky ReLU with slope (lower + upper) / 2 (GRACE/GCA/CSGCL code).
 _RRELU_EVAL_SLOPE = (1.0 / 8.0 + 1.0 / 3.0) / 2.0
@@ -60,7 +60,7 @@ class GCNEncoder(nn.Module):
     into a sparse CSR matrix (cached for a graph seen again) and runs one SpMM per layer
     (:mod:`gcl.kernels.propagate`; several times faster on CPU, no per-edge buffer, see
     ``benchmarks/KERNELS.md``); ``'auto'`` (default) keeps ``'gcnconv'`` unless its message
-    tensor would exceed 1 GiB, where it switches to ``'csr'`` (million-edge graphs).
+    tensor would exceed 256 MiB, where it switches to ``'csr'`` (million-edge graphs).
 
     Shapes:
         - **input:** x ``[N, F]``, edge_index ``[2, E]``; **output:** ``[N, out]``

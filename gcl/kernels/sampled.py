@@ -75,6 +75,33 @@ def _block_lse(anchor: Tensor, pos: Tensor, cand_other: Tensor, cand_same: Tenso
     return torch.logsumexp(torch.cat(parts, dim=1), dim=1)
 
 
+def _block_lse_shifted(anchor: Tensor, pos: Tensor, cand_other: Tensor, cand_same: Tensor,
+                       cand_omega: Tensor | None, anchor_ids: Tensor, cand_ids: Tensor,
+                       anchor_groups: Tensor | None, cand_groups: Tensor | None,
+                       inv_tau: float, scale: float, shift: float, intra_view: bool,
+                       include_positive: bool) -> Tensor:
+    """:func:`_block_lse` with a fixed shift (no ``cat`` / ``logsumexp``): ``exp(logit - c)``
+    is at most 1 when ``c`` bounds the logits, so sums cannot overflow; ``[B]``."""
+    is_self = anchor_ids.unsqueeze(1) == cand_ids.unsqueeze(0)            # [B, K]
+    pair = (pair_log_weights(anchor_groups, cand_groups, anchor.dtype).exp_()
+            if anchor_groups is not None else None)                        # [B, K] counts
+
+    def summed(cand: Tensor) -> Tensor:
+        e = torch.addmm(anchor.new_full((1,), -shift), anchor, cand.T, alpha=inv_tau).exp_()
+        e = e.masked_fill(is_self, 0.0)                                    # [B, K]
+        if pair is not None:
+            e = e * pair
+        return e @ cand_omega if cand_omega is not None else e.sum(dim=1)
+
+    total = summed(cand_other)
+    if intra_view:
+        total = total + summed(cand_same)
+    total = total * scale
+    if include_positive:
+        total = total + torch.exp(pos - shift)
+    return torch.log(total) + shift
+
+
 def sampled_log_denominators(u: Tensor, v: Tensor, tau: float, num_negatives: int, *,
                              intra_view: bool = True, symmetric: bool = True,
                              positive_in_denominator: bool = True,
@@ -112,20 +139,41 @@ def sampled_log_denominators(u: Tensor, v: Tensor, tau: float, num_negatives: in
     ids = torch.arange(n, device=u.device)
     recompute = torch.is_grad_enabled() and (u.requires_grad or v.requires_grad)
 
+    shift = _shift(u, v, lw, groups, tau)
+    if shift is not None:
+        lw_max = float(lw.detach().max()) if lw is not None else 0.0
+        cand_omega = torch.exp(cand_lw - lw_max) if cand_lw is not None else None
+        shift_pos = pos - lw_max if lw is not None else pos
+
     def direction(anchor: Tensor, other: Tensor) -> Tensor:
         cand_other, cand_same = other[negatives], anchor[negatives]      # [K, D]
         out = []
         for start in range(0, n, block_size):
             rows = slice(start, min(start + block_size, n))
-            args = (anchor[rows], pos[rows], cand_other, cand_same, cand_lw, ids[rows],
-                    negatives, groups[:, rows] if groups is not None else None, cand_groups,
-                    inv_tau, log_scale, intra_view, positive_in_denominator)
-            if recompute:
-                out.append(checkpoint(_block_lse, *args, use_reentrant=False))
+            block_groups = groups[:, rows] if groups is not None else None
+            if shift is not None:
+                fn = _block_lse_shifted
+                args = (anchor[rows], shift_pos[rows], cand_other, cand_same, cand_omega,
+                        ids[rows], negatives, block_groups, cand_groups, inv_tau, n / k, shift,
+                        intra_view, positive_in_denominator)
             else:
-                out.append(_block_lse(*args))
-        return torch.cat(out)
+                fn = _block_lse
+                args = (anchor[rows], pos[rows], cand_other, cand_same, cand_lw, ids[rows],
+                        negatives, block_groups, cand_groups, inv_tau, log_scale, intra_view,
+                        positive_in_denominator)
+            out.append(checkpoint(fn, *args, use_reentrant=False) if recompute else fn(*args))
+        lse = torch.cat(out)
+        return lse + lw_max if shift is not None and lw is not None else lse
 
     lse1 = direction(u, v)
     lse2 = direction(v, u) if symmetric else None
     return lse1, lse2
+
+
+def _shift(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None, tau: float
+           ) -> float | None:
+    """A bound on every logit when the spread is small enough for one ``exp`` (else ``None``);
+    the same rule as the blockwise kernel's fixed shift."""
+    from gcl.kernels.blockwise import _fixed_shift
+
+    return _fixed_shift(u, v, lw, groups, tau)
