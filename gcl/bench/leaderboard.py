@@ -48,10 +48,12 @@ TASK_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
     'node': (('test_acc', 'test acc'), ('val_acc', 'val acc')),
     'cluster': (('nmi', 'NMI'), ('ari', 'ARI'), ('acc', 'ACC')),
     'link': (('test_auc', 'AUC'), ('test_ap', 'AP'), ('auc', 'AUC'), ('ap', 'AP')),
+    'link-transductive': (('auc', 'AUC'), ('ap', 'AP')),
 }
 TASK_TITLES = {'node': 'node classification', 'cluster': 'node clustering',
-               'link': 'link prediction'}
-_TASK_ORDER = {'node': 0, 'cluster': 1, 'link': 2}
+               'link': 'link prediction',
+               'link-transductive': 'link prediction, transductive (edges seen in training)'}
+_TASK_ORDER = {'node': 0, 'cluster': 1, 'link': 2, 'link-transductive': 3}
 
 
 @dataclass
@@ -245,9 +247,13 @@ def reproduce_command(row: Row) -> str:
     ``--set key=value``); when the method is not installed here the config cannot be compared,
     and the command says so.
     """
+    from gcl.bench.grid import TASKS
+    from gcl.config import load_config
+
+    if row.task not in TASKS:
+        return f'(task {row.task!r} is not run by gcl bench; see the records)'
     args = ['gcl', 'bench', '--methods', row.method, '--datasets', row.dataset, '--seeds',
             format_seeds(row.seeds), '--tasks', row.task]
-    from gcl.config import load_config
 
     try:
         shipped = _canonical(load_config(row.method, row.dataset))
@@ -266,6 +272,10 @@ def reproduce_command(row: Row) -> str:
         else:
             args += ['--set', f'{key}={_set_value(ours[key])}']
     return shlex.join(args)
+
+
+def _code(command: str) -> str:
+    return f'`{command}`' if command.startswith('gcl ') else command
 
 
 def _cell(text: str) -> str:
@@ -319,9 +329,8 @@ def render_markdown(rows: Sequence[Row], *, sources: Sequence[str] = (),
     for (dataset, task), table in by_table.items():
         metrics = [(k, label) for k, label in TASK_METRICS.get(task, ())
                    if any(k in r.values for r in table)]
-        extra = sorted({k for r in table for k in r.values} - {k for k, _ in metrics})
-        if not metrics:
-            metrics = [(k, k) for k in extra[:1]]
+        if not metrics:  # a task this module does not know: every metric, sorted
+            metrics = [(k, k) for k in sorted({k for r in table for k in r.values})]
         lines += [f'### {dataset} · {TASK_TITLES.get(task, task)}', '']
         header = ['method', *[f'{label} (%)' for _, label in metrics], 'seeds', 'paper (%)',
                   'Δ', 'protocol', 'epochs', 'wall s', 'peak MiB', 'command']
@@ -336,7 +345,7 @@ def render_markdown(rows: Sequence[Row], *, sources: Sequence[str] = (),
             cells = [row.method, *[_format_stat(row.stat(k)) for k, _ in metrics],
                      f'{format_seeds(row.seeds)} (n={len(row.seeds)})', paper, _delta(row),
                      row.protocol or '–', str(row.epochs) if row.epochs is not None else '–',
-                     wall, _memory(row), f'`{reproduce_command(row)}`']
+                     wall, _memory(row), _code(reproduce_command(row))]
             lines.append('| ' + ' | '.join(_cell(c) for c in cells) + ' |')
             if row.paper:
                 p = row.paper[0]

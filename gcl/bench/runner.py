@@ -154,8 +154,9 @@ def _run_in_process(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     return run(config, **kwargs)
 
 
-def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any]) -> None:
+def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any], level: int) -> None:
     """Body of an isolated group: run, then send the records back (or the error)."""
+    logging.getLogger('gcl').setLevel(level)  # the run's log.txt keeps the parent's verbosity
     try:
         result = _run_in_process(config, **kwargs)
         conn.send({'ok': True, 'records': result['records'], 'run_dir': str(result['run_dir'])})
@@ -171,7 +172,8 @@ def _run_isolated(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
 
     ctx = multiprocessing.get_context('spawn')
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(sender, config, kwargs), daemon=True)
+    level = logging.getLogger('gcl').getEffectiveLevel()
+    proc = ctx.Process(target=_child, args=(sender, config, kwargs, level), daemon=True)
     proc.start()
     sender.close()
     try:
