@@ -150,6 +150,7 @@ def report(args: argparse.Namespace) -> None:
         sys.exit(f'no records in {args.results}; run the `run` command first')
     result = analyse(records)
     figure = _figure(result, args.figures / 'rankme_vs_accuracy')
+    curves = _curves(result, args.figures / 'rankme_curves')
     lines = [
         '# RankMe: label-free checkpoint and hyper-parameter selection for GRACE',
         '',
@@ -204,6 +205,8 @@ def report(args: argparse.Namespace) -> None:
                          f"{_fmt(sc['rankme'])} | {_fmt(sc['val'])} | {_fmt(sc['oracle'])} | "
                          f"{100 * sc['lost']:+.2f} |")
     lines += ['', f'![RankMe vs probe accuracy]({os.path.relpath(figure[1], args.out.parent)})',
+              '', f'![RankMe and accuracy per epoch]'
+              f'({os.path.relpath(curves[1], args.out.parent)})',
               '', '## Per checkpoint', '', '| dataset | run | epoch | loss | RankMe | val acc | '
               'test acc |', '|---|---:|---:|---:|---:|---:|---:|']
     for dataset, res in result.items():
@@ -237,6 +240,33 @@ def _figure(result: dict[str, dict[str, Any]], stem: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     axes[0].set_ylabel('probe test accuracy (%)')
+    return save_figure(fig, stem)
+
+
+def _curves(result: dict[str, dict[str, Any]], stem: Path) -> list[Path]:
+    """Per dataset: RankMe and probe test accuracy against the epoch, one line per run."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    from gcl.bench.plots import save_figure
+
+    fig = Figure(figsize=(3.4 * len(result), 5.2), layout='constrained')
+    axes = fig.subplots(2, len(result), squeeze=False)
+    for col, (dataset, res) in enumerate(result.items()):
+        for i, run_ in enumerate(res['runs']):
+            colour = colormaps['viridis'](i / max(1, len(res['runs']) - 1))
+            epochs = [c['epoch'] for c in run_['checkpoints']]
+            axes[0, col].plot(epochs, [c['rankme'] for c in run_['checkpoints']], marker='o',
+                              markersize=3, color=colour, label=run_['param'])
+            axes[1, col].plot(epochs, [100 * c['probe_acc'] for c in run_['checkpoints']],
+                              marker='o', markersize=3, color=colour)
+        axes[0, col].set_title(dataset, fontsize=10)
+        axes[0, col].legend(fontsize=7)
+        axes[1, col].set_xlabel('epoch')
+        for ax in axes[:, col]:
+            ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel('RankMe')
+    axes[1, 0].set_ylabel('probe test accuracy (%)')
     return save_figure(fig, stem)
 
 
