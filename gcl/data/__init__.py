@@ -10,6 +10,7 @@ from gcl.data.loaders import (
     load_dataset,
 )
 from gcl.data.multiplex import is_multiplex, multiplex_layer, relation_names
+from gcl.data.acm3025 import build_acm_pap  # noqa: F401  (registers acm)
 from gcl.data.synthetic import synthetic_sbm  # noqa: F401  (registers synthetic-sbm)
 from gcl.data.validate import check_graph
 

@@ -196,6 +196,15 @@ CATALOG: tuple[DatasetSpec, ...] = (
         metric='macro-f1 / micro-f1',
     ),
     DatasetSpec(
+        name='acm', display='ACM', loader='acm-pap', pyg_name='ACM3025-PAP',
+        raw_files=('ACM3025.mat',), folder='ACM-multiplex', shipped_folder='ACM-multiplex',
+        split='public',
+        stats={'nodes': 3025, 'edges': 26256, 'features': 1870, 'classes': 3},
+        source='the PAP layer of acm-multiplex (HAN ACM-3025), as SDCN / PamC use it '
+               '(gcl.data.acm3025)',
+        aliases=('acm-pap',),
+    ),
+    DatasetSpec(
         name='synthetic-sbm', display='Synthetic-SBM', loader='synthetic', pyg_name='SBM',
         raw_files=(), folder='synthetic-sbm',
         stats={'nodes': 10000, 'edges': 100000, 'features': 128, 'classes': 10},

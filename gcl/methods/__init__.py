@@ -6,8 +6,11 @@ from gcl.methods.gca import GCA
 from gcl.methods.gcool import GCooL
 from gcl.methods.gcool_multiplex import GCooLMultiplex
 from gcl.methods.grace import GRACE
+from gcl.methods.pamc import PamC
+from gcl.methods.scgc import SCGC
 
-__all__ = ['Method', 'GRACE', 'GCA', 'CSGCL', 'GCooL', 'GCooLMultiplex', 'get_method']
+__all__ = ['Method', 'GRACE', 'GCA', 'CSGCL', 'GCooL', 'GCooLMultiplex', 'PamC', 'SCGC',
+           'get_method']
 
 
 def get_method(name: str) -> type[Method]:
