@@ -23,7 +23,13 @@ from gcl.kernels.blockwise import (
     default_block_size,
 )
 from gcl.kernels.dense import dense_log_denominators, pair_log_weights
-from gcl.kernels.propagate import CachedAdjacency, csr_propagate, gcn_csr_adjacency
+from gcl.kernels.propagate import (
+    CachedAdjacency,
+    GCNAdjacency,
+    csr_propagate,
+    gcn_adjacency,
+    gcn_csr_adjacency,
+)
 from gcl.kernels.sampled import sample_negatives, sampled_log_denominators
 from gcl.kernels.segment import (
     has_torch_scatter,
@@ -57,6 +63,8 @@ __all__ = [
     'prototype_similarity',
     'has_torch_scatter',
     'gcn_csr_adjacency',
+    'gcn_adjacency',
+    'GCNAdjacency',
     'csr_propagate',
     'CachedAdjacency',
 ]

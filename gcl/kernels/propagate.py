@@ -5,7 +5,8 @@ propagates by gathering one ``[E, C]`` message tensor and scattering it back: 10
 for 10M edges and 256 channels. Here the normalised adjacency
 :math:`\hat A = D^{-1/2}(A + I)D^{-1/2}` (PyG's :func:`gcn_norm`, so the same numbers) is built
 once per graph as a ``torch.sparse_csr_tensor`` (:func:`torch_geometric.utils.to_torch_csr_tensor`)
-and every layer is one :func:`torch.sparse.mm`, with no per-edge buffer. The un-augmented graph's
+and every layer is one :func:`torch.sparse.mm`, with no per-edge buffer; the transposed matrix
+for the backward pass is built alongside (:func:`gcn_adjacency`). The un-augmented graph's
 adjacency is cached (:class:`CachedAdjacency`); each augmented view builds its own.
 Measured against ``GCNConv`` in ``benchmarks/bench_kernels.py``.
 """
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-__all__ = ['gcn_csr_adjacency', 'csr_propagate', 'CachedAdjacency']
+__all__ = ['gcn_csr_adjacency', 'gcn_adjacency', 'GCNAdjacency', 'csr_propagate',
+           'CachedAdjacency']
 
 
 def gcn_csr_adjacency(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None, *,
@@ -43,19 +46,99 @@ def gcn_csr_adjacency(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | 
         return to_torch_csr_tensor(index.flip(0), weight, size=(num_nodes, num_nodes))
 
 
-def csr_propagate(adjacency: Tensor, x: Tensor) -> Tensor:
+class GCNAdjacency(NamedTuple):
+    r"""The normalised adjacency in the two CSR orientations one GCN layer needs.
+
+    ``forward`` is ``M`` (row ``i``: the edges ``j -> i``), ``backward`` is ``M^T`` (row ``j``:
+    the edges ``j -> i``), so neither pass converts a transposed sparse matrix (which costs a
+    sort of all edges in torch's own backward of ``sparse.mm``). ``self_weight`` ``[N]`` is the
+    self-loop diagonal :math:`1/\hat d_i` kept out of the matrices, or ``None`` when the
+    matrices include it.
+    """
+
+    forward: Tensor
+    backward: Tensor
+    self_weight: Tensor | None
+
+
+class _SpMM(torch.autograd.Function):
+    """``M @ x`` with ``M^T @ grad`` in backward, both precomputed CSR matrices."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, matrix: Tensor, transposed: Tensor) -> Tensor:  # noqa: ANN001
+        ctx.transposed = transposed
+        return torch.sparse.mm(matrix, x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # noqa: ANN001, ANN205
+        return torch.sparse.mm(ctx.transposed, grad), None, None
+
+
+def _csr(crow_of: Tensor, col: Tensor, value: Tensor, num_nodes: int) -> Tensor:
+    from torch_geometric.index import index2ptr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        return torch.sparse_csr_tensor(index2ptr(crow_of, num_nodes), col, value,
+                                       size=(num_nodes, num_nodes))
+
+
+def gcn_adjacency(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None, *,
+                  dtype: torch.dtype = torch.float32) -> GCNAdjacency:
+    r"""Both CSR orientations of ``GCNConv``'s normalised adjacency (self-loops, symmetric
+    normalisation, ``flow='source_to_target'``).
+
+    Fast path (no self-loops in ``edge_index`` and rows sorted, as in PyG's coalesced graphs and
+    every ``dropout_edge`` view of them): :math:`M^T` is read off ``edge_index`` without a sort,
+    :math:`M` takes one stable sort by target, and the added self-loops become the diagonal
+    ``self_weight``. Otherwise PyG's :func:`gcn_norm` builds matrices that include them.
+    """
+    row, col = edge_index
+    sorted_rows = row.numel() < 2 or bool((row[1:] >= row[:-1]).all())
+    if sorted_rows and not bool((row == col).any()):
+        weight = (edge_weight.to(dtype) if edge_weight is not None
+                  else torch.ones(row.numel(), dtype=dtype, device=row.device))
+        degree = torch.ones(num_nodes, dtype=dtype, device=row.device)     # the self-loop
+        degree.index_add_(0, col, weight)
+        inv_sqrt = degree.rsqrt()
+        value = inv_sqrt[row] * weight * inv_sqrt[col]                      # [E]
+        backward = _csr(row, col, value, num_nodes)                         # rows: sources
+        order = torch.sort(col, stable=True).indices
+        forward = _csr(col[order], row[order], value[order], num_nodes)     # rows: targets
+        return GCNAdjacency(forward, backward, inv_sqrt * inv_sqrt)
+    forward = gcn_csr_adjacency(edge_index, num_nodes, edge_weight, dtype=dtype)
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    from torch_geometric.utils import to_torch_csr_tensor
+
+    index, value = gcn_norm(edge_index, edge_weight.to(dtype) if edge_weight is not None
+                            else None, num_nodes, add_self_loops=True, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        backward = to_torch_csr_tensor(index, value, size=(num_nodes, num_nodes))
+    return GCNAdjacency(forward, backward, None)
+
+
+def csr_propagate(adjacency: Tensor | GCNAdjacency, x: Tensor) -> Tensor:
     """``adjacency @ x`` by :func:`torch.sparse.mm` (differentiable in ``x``).
+
+    ``adjacency`` is a CSR matrix (torch's own backward) or a :class:`GCNAdjacency` (the
+    precomputed transpose in backward, plus the self-loop diagonal).
 
     Shapes:
         - **input:** CSR ``[N, N]``, ``x [N, C]``; **output:** ``[N, C]``
     """
+    if isinstance(adjacency, GCNAdjacency):
+        out = _SpMM.apply(x, adjacency.forward.to(x.dtype), adjacency.backward.to(x.dtype))
+        if adjacency.self_weight is not None:
+            out = out + adjacency.self_weight.to(x.dtype).unsqueeze(1) * x
+        return out
     if adjacency.dtype != x.dtype:
         adjacency = adjacency.to(x.dtype)
     return torch.sparse.mm(adjacency, x)
 
 
 class CachedAdjacency:
-    """Remembers the CSR adjacency of the last graph it saw.
+    """Remembers the :class:`GCNAdjacency` of the last graph it saw.
 
     The key is the ``edge_index`` tensor object itself (held by weak reference, so a freed tensor
     whose memory is reused never matches), its in-place version counter, the node count and the
@@ -71,7 +154,7 @@ class CachedAdjacency:
         self._value: Tensor | None = None
 
     def __call__(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
-                 dtype: torch.dtype = torch.float32) -> Tensor:
+                 dtype: torch.dtype = torch.float32) -> GCNAdjacency:
         key = (edge_index._version, num_nodes, dtype, edge_index.device,
                None if edge_weight is None else edge_weight._version)
         hit = (self._value is not None and self._key == key and self._ref is not None
@@ -80,9 +163,13 @@ class CachedAdjacency:
                and (edge_weight is None or self._weight_ref() is edge_weight))
         if hit:
             return self._value
-        value = gcn_csr_adjacency(edge_index, num_nodes, edge_weight,
-                                  add_self_loops=self.add_self_loops, improved=self.improved,
-                                  dtype=dtype)
+        if self.add_self_loops and not self.improved:
+            value = gcn_adjacency(edge_index, num_nodes, edge_weight, dtype=dtype)
+        else:
+            matrix = gcn_csr_adjacency(edge_index, num_nodes, edge_weight,
+                                       add_self_loops=self.add_self_loops,
+                                       improved=self.improved, dtype=dtype)
+            value = GCNAdjacency(matrix, matrix.t().to_sparse_csr(), None)
         self._key = key
         self._ref = weakref.ref(edge_index)
         self._weight_ref = weakref.ref(edge_weight) if edge_weight is not None else None

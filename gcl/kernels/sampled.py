@@ -76,22 +76,32 @@ def _block_lse(anchor: Tensor, pos: Tensor, cand_other: Tensor, cand_same: Tenso
 
 
 def _block_lse_shifted(anchor: Tensor, pos: Tensor, cand_other: Tensor, cand_same: Tensor,
-                       cand_omega: Tensor | None, anchor_ids: Tensor, cand_ids: Tensor,
+                       cand_omega: Tensor | None, anchor_slot: Tensor,
                        anchor_groups: Tensor | None, cand_groups: Tensor | None,
                        inv_tau: float, scale: float, shift: float, intra_view: bool,
                        include_positive: bool) -> Tensor:
     """:func:`_block_lse` with a fixed shift (no ``cat`` / ``logsumexp``): ``exp(logit - c)``
-    is at most 1 when ``c`` bounds the logits, so sums cannot overflow; ``[B]``."""
-    is_self = anchor_ids.unsqueeze(1) == cand_ids.unsqueeze(0)            # [B, K]
+    is at most 1 when ``c`` bounds the logits, so sums cannot overflow; ``[B]``.
+
+    ``anchor_slot[b]`` is the position of anchor ``b`` in the sample (``-1``: not sampled); the
+    few anchors that drew themselves get their own term subtracted instead of masking ``[B, K]``.
+    """
     pair = (pair_log_weights(anchor_groups, cand_groups, anchor.dtype).exp_()
             if anchor_groups is not None else None)                        # [B, K] counts
+    hit = (anchor_slot >= 0).nonzero().squeeze(1)                          # [H], H <= K
+    slot = anchor_slot[hit]
 
     def summed(cand: Tensor) -> Tensor:
-        e = torch.addmm(anchor.new_full((1,), -shift), anchor, cand.T, alpha=inv_tau).exp_()
-        e = e.masked_fill(is_self, 0.0)                                    # [B, K]
+        e = torch.mm(anchor, cand.T).mul_(inv_tau).sub_(shift).exp_()     # [B, K]
         if pair is not None:
             e = e * pair
-        return e @ cand_omega if cand_omega is not None else e.sum(dim=1)
+        total = e @ cand_omega if cand_omega is not None else e.sum(dim=1)
+        if hit.numel():
+            own = e[hit, slot]
+            if cand_omega is not None:
+                own = own * cand_omega[slot]
+            total = total.index_add(0, hit, -own)
+        return total
 
     total = summed(cand_other)
     if intra_view:
@@ -144,6 +154,8 @@ def sampled_log_denominators(u: Tensor, v: Tensor, tau: float, num_negatives: in
         lw_max = float(lw.detach().max()) if lw is not None else 0.0
         cand_omega = torch.exp(cand_lw - lw_max) if cand_lw is not None else None
         shift_pos = pos - lw_max if lw is not None else pos
+        slots = torch.full((n,), -1, dtype=torch.long, device=u.device)
+        slots[negatives] = torch.arange(k, device=u.device)
 
     def direction(anchor: Tensor, other: Tensor) -> Tensor:
         cand_other, cand_same = other[negatives], anchor[negatives]      # [K, D]
@@ -154,7 +166,7 @@ def sampled_log_denominators(u: Tensor, v: Tensor, tau: float, num_negatives: in
             if shift is not None:
                 fn = _block_lse_shifted
                 args = (anchor[rows], shift_pos[rows], cand_other, cand_same, cand_omega,
-                        ids[rows], negatives, block_groups, cand_groups, inv_tau, n / k, shift,
+                        slots[rows], block_groups, cand_groups, inv_tau, n / k, shift,
                         intra_view, positive_in_denominator)
             else:
                 fn = _block_lse

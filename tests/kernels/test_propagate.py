@@ -12,7 +12,7 @@ from torch_geometric.utils import dropout_edge
 
 from gcl.encoders import GCNEncoder
 from gcl.errors import GCLConfigError
-from gcl.kernels import CachedAdjacency, csr_propagate, gcn_csr_adjacency
+from gcl.kernels import CachedAdjacency, csr_propagate, gcn_adjacency, gcn_csr_adjacency
 
 
 def _graph(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,3 +63,27 @@ def test_cache_hits_same_graph_and_misses_new_one() -> None:
     assert cache(edge_index.clone(), 80) is not first
     edge_index.add_(0)                                      # in-place change bumps the version
     assert cache(edge_index, 80) is not first
+
+
+@pytest.mark.parametrize('weighted', [False, True])
+def test_fast_path_on_coalesced_graph_matches_gcnconv_with_gradients(weighted: bool) -> None:
+    """A coalesced, loop-free graph and its dropout views take the sort-free fast path (self-loops
+    as a diagonal, transposed CSR for backward); values and parameter gradients match GCNConv."""
+    from torch_geometric.utils import remove_self_loops, to_undirected
+
+    torch.manual_seed(3)
+    x, edge_index = _graph(3)
+    edge_index, _ = remove_self_loops(to_undirected(edge_index, num_nodes=80))
+    view, _ = dropout_edge(edge_index, p=0.3)
+    weight = torch.rand(view.size(1), dtype=torch.float64) if weighted else None
+    adjacency = gcn_adjacency(view, 80, weight, dtype=torch.float64)
+    assert adjacency.self_weight is not None                               # fast path taken
+    a = GCNEncoder(12, 8, propagation='gcnconv').double()
+    b = GCNEncoder(12, 8, propagation='csr').double()
+    b.load_state_dict(a.state_dict())
+    out_a, out_b = a(x, view, weight), b(x, view, weight)
+    assert_close(out_b, out_a)
+    out_a.pow(2).sum().backward()
+    out_b.pow(2).sum().backward()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert_close(pb.grad, pa.grad)

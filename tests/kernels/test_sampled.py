@@ -102,3 +102,18 @@ def test_sampled_reproducible_and_validated() -> None:
     assert sample_negatives(10, 4).unique().numel() == 4
     with pytest.raises(GCLDataError, match='num_negatives'):
         sampled_log_denominators(u, v, 0.5, 0)
+
+
+@pytest.mark.parametrize('weighted', [False, True])
+def test_all_nodes_sampled_gradients_equal_dense(weighted: bool) -> None:
+    g = torch.Generator().manual_seed(4)
+    h1 = torch.randn(23, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    h2 = torch.randn(23, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    lw = torch.randn(23, generator=g, dtype=torch.float64) if weighted else None
+    grads = []
+    for mode in ('dense', 'sampled'):
+        loss = contrastive_loss(h1, h2, 0.4, mode=mode, num_negatives=23, block_size=6,
+                                log_weights=lw)
+        grads.append(torch.autograd.grad(loss, (h1, h2)))
+    for a, b in zip(*grads):
+        assert_close(b, a, rtol=1e-6, atol=1e-6)
