@@ -137,8 +137,9 @@ def _open_key(dataset: str) -> Callable[[str, dict[str, Any]], str | None]:
         if len(parts) == 1:
             builder = _generated_builder(dataset)
             if builder is not None:
-                options = list(inspect.signature(builder).parameters)[2:]   # after spec, root
-                if key in options:
+                params = list(inspect.signature(builder).parameters.values())[2:]
+                options = [p.name for p in params if p.kind is not p.VAR_KEYWORD]
+                if key in options:                                   # after spec, root
                     return f'data.options.{key}'
         return None
 

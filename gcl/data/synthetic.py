@@ -159,10 +159,14 @@ def build_synthetic_sbm(spec: DatasetSpec, root: Path, num_nodes: int = 10_000,
                         num_classes: int = 10, num_features: int = 128, homophily: float = 0.8,
                         p_in: float | None = None, p_out: float | None = None,
                         feature_signal: float = 0.25, base_rate: float = 0.05,
-                        seed: int = 0) -> Data:
+                        seed: int = 0, **unknown: object) -> Data:
     """Catalog builder for ``loader='synthetic'`` (options come from ``data.options`` or
     ``load_dataset('synthetic-sbm', num_nodes=...)``); nothing is read from or written to
     ``root``."""
+    if unknown:
+        raise GCLConfigError(f'synthetic-sbm has no option(s) {sorted(unknown)}; options: '
+                             'num_nodes, num_edges, avg_degree, num_classes, num_features, '
+                             'homophily, p_in, p_out, feature_signal, base_rate, seed')
     return synthetic_sbm(num_nodes=num_nodes, num_edges=num_edges, avg_degree=avg_degree,
                          num_classes=num_classes, num_features=num_features, homophily=homophily,
                          p_in=p_in, p_out=p_out, feature_signal=feature_signal,
