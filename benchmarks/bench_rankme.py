@@ -116,7 +116,11 @@ def analyse(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for dataset in sorted({r['dataset'] for r in records}):
         runs = sorted((r for r in records if r['dataset'] == dataset), key=lambda r: r['value'])
-        points = [{'param': r['param'], **c} for r in runs for c in r['checkpoints']]
+        points = [{'param': r['param'], 'of': r['epochs'], **c} for r in runs
+                  for c in r['checkpoints']]
+        late_points = [p for p in points if p['epoch'] > p['of'] / 2]
+        rho_late = _spearman([p['rankme'] for p in late_points],
+                             [p['probe_acc'] for p in late_points])
         rho_all = _spearman([p['rankme'] for p in points], [p['probe_acc'] for p in points])
         rho_val = _spearman([p['rankme'] for p in points], [p['probe_val_acc'] for p in points])
         within = [_spearman([c['rankme'] for c in r['checkpoints']],
@@ -124,19 +128,30 @@ def analyse(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
         def scenario(candidates: list[dict[str, Any]]) -> dict[str, Any]:
             by_rank, by_val = _pick(candidates, 'rankme'), _pick(candidates, 'probe_val_acc')
+            late = _pick([c for c in candidates if c['epoch'] > c['of'] / 2] or candidates,
+                         'rankme')
             oracle = _pick(candidates, 'probe_acc')
-            return {'rankme': by_rank, 'val': by_val, 'oracle': oracle,
-                    'lost': by_val['probe_acc'] - by_rank['probe_acc'], 'n': len(candidates)}
+            return {'rankme': by_rank, 'late': late, 'val': by_val, 'oracle': oracle,
+                    'lost': by_val['probe_acc'] - by_rank['probe_acc'],
+                    'lost_late': by_val['probe_acc'] - late['probe_acc'], 'n': len(candidates)}
 
-        per_value = [scenario([{'param': r['param'], **c} for c in r['checkpoints']])
-                     for r in runs]
-        finals = [{'param': r['param'], **r['checkpoints'][-1]} for r in runs]
+        per_value = [scenario([{'param': r['param'], 'of': r['epochs'], **c}
+                               for c in r['checkpoints']]) for r in runs]
+        finals = [{'param': r['param'], 'of': r['epochs'], **r['checkpoints'][-1]}
+                  for r in runs]
         out[dataset] = {
             'runs': runs, 'points': points, 'rho_test': rho_all, 'rho_val': rho_val,
+            'rho_late': rho_late, 'n_late': len(late_points),
             'rho_within': within, 'grid': scenario(points), 'epochs': per_value,
             'hyper': scenario(finals) if len(finals) > 1 else None,
         }
     return out
+
+
+def _selection_row(dataset: str, label: str, sc: dict[str, Any]) -> str:
+    return (f"| {dataset} | {label} | {_fmt(sc['rankme'])} | {_fmt(sc['late'])} | "
+            f"{_fmt(sc['val'])} | {_fmt(sc['oracle'])} | {100 * sc['lost']:+.2f} | "
+            f"{100 * sc['lost_late']:+.2f} |")
 
 
 def _fmt(p: dict[str, Any]) -> str:
@@ -180,30 +195,32 @@ def report(args: argparse.Namespace) -> None:
               "dataset (epochs × grid); *within a run*: over the epochs of one training, mean "
               '(min to max) over the grid.', '',
               '| dataset | checkpoints | ρ(RankMe, test acc) pooled | ρ(RankMe, val acc) pooled '
-              '| ρ(RankMe, test acc) within a run |', '|---|---:|---:|---:|---|']
+              '| ρ(RankMe, test acc) within a run | ρ(RankMe, test acc), second half of '
+              'training (checkpoints) |', '|---|---:|---:|---:|---|---:|']
     for dataset, res in result.items():
         within = [w for w in res['rho_within'] if w == w]
         shown = (f'{statistics.fmean(within):+.2f} ({min(within):+.2f} to {max(within):+.2f})'
                  if within else '–')
         lines.append(f"| {dataset} | {len(res['points'])} | {res['rho_test']:+.2f} | "
-                     f"{res['rho_val']:+.2f} | {shown} |")
+                     f"{res['rho_val']:+.2f} | {shown} | {res['rho_late']:+.2f} "
+                     f"({res['n_late']}) |")
     lines += ['', '## Selection: accuracy lost by choosing with RankMe, not validation labels', '',
               'Test accuracy (%) of the checkpoint each rule picks; *lost* = validation-'
-              'selected − RankMe-selected (positive: RankMe picked worse).', '',
-              '| dataset | candidates | by RankMe (no labels) | by val acc (labels) | '
-              'oracle (best test) | lost (points) |', '|---|---|---|---|---|---:|']
+              'selected − RankMe-selected (positive: RankMe picked worse). *RankMe, 2nd half*: '
+              'the highest RankMe among checkpoints after half of the training epochs (still no '
+              'labels).', '',
+              '| dataset | candidates | by RankMe (no labels) | by RankMe, 2nd half | by val acc '
+              '(labels) | oracle (best test) | lost | lost, 2nd half |',
+              '|---|---|---|---|---|---|---:|---:|']
     for dataset, res in result.items():
         rows = [('whole grid (values × epochs)', res['grid'])]
         if res['hyper'] is not None:
             rows.append(('grid values only, last epoch', res['hyper']))
         for label, sc in rows:
-            lines.append(f"| {dataset} | {label} ({sc['n']}) | {_fmt(sc['rankme'])} | "
-                         f"{_fmt(sc['val'])} | {_fmt(sc['oracle'])} | "
-                         f"{100 * sc['lost']:+.2f} |")
+            lines.append(_selection_row(dataset, f"{label} ({sc['n']})", sc))
         for sc in res['epochs']:
-            lines.append(f"| {dataset} | epochs only, {sc['rankme']['param']} ({sc['n']}) | "
-                         f"{_fmt(sc['rankme'])} | {_fmt(sc['val'])} | {_fmt(sc['oracle'])} | "
-                         f"{100 * sc['lost']:+.2f} |")
+            lines.append(_selection_row(
+                dataset, f"epochs only, {sc['rankme']['param']} ({sc['n']})", sc))
     lines += ['', f'![RankMe vs probe accuracy]({os.path.relpath(figure[1], args.out.parent)})',
               '', f'![RankMe and accuracy per epoch]'
               f'({os.path.relpath(curves[1], args.out.parent)})',

@@ -64,8 +64,9 @@ def train(
         help='JSONL file to append results to (default OUT/results.jsonl).')] = None,
     resume: Annotated[Path | None, typer.Option(help='Continue from a checkpoint.pt.')] = None,
     select: Annotated[str | None, typer.Option(
-        help='Which epoch to keep: last (default) or rankme (the highest RankMe, chosen without '
-             'labels; sets train.select).')] = None,
+        help='Which epoch to keep: last (default) or rankme (the highest RankMe in the second '
+             'half of training, chosen without labels; sets train.select, see '
+             'train.select_after).')] = None,
     quiet: Annotated[bool, typer.Option('--quiet', '-q', help='No progress bar or info logs.')
                      ] = False,
     fmt: Annotated[str, typer.Option('--format', help='table or json')] = 'table',

@@ -100,15 +100,20 @@ class RankMe:
             probe (``random-10-10-80``, the labels are used: for curves only); 0 is off.
             (default: :obj:`0`)
         random_state (int, optional): seed of the probe's split. (default: :obj:`0`)
+        select_from (int, optional): the first epoch that can be selected (RankMe is logged
+            before it too). Right after initialisation a GCN encoder's output is close to full
+            rank, higher than after training (benchmarks/RANKME.md), so selection should skip
+            the first part of training. (default: :obj:`1`)
 
     Attributes:
-        best_epoch_ (int | None), best_rankme_ (float): the highest RankMe seen so far.
+        best_epoch_ (int | None), best_rankme_ (float): the highest RankMe seen from
+            ``select_from`` on.
         best_state_ (dict | None): a CPU copy of the model's ``state_dict`` at ``best_epoch_``
             (only with ``select=True``).
     """
 
     def __init__(self, every: int = 1, select: bool = False, probe_every: int = 0,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, select_from: int = 1) -> None:
         if int(every) < 0 or (select and int(every) < 1):
             raise GCLConfigError(f'RankMe: every must be >= 1 (0 turns logging off, not allowed '
                                  f'with select=True), got {every}')
@@ -118,6 +123,7 @@ class RankMe:
         self.select = bool(select)
         self.probe_every = int(probe_every)
         self.random_state = int(random_state)
+        self.select_from = int(select_from)
         self.best_epoch_: int | None = None
         self.best_rankme_ = -math.inf
         self.best_state_: dict[str, Tensor] | None = None
@@ -143,7 +149,7 @@ class RankMe:
             if want_rank:
                 value = rankme(z)
                 out['rankme'] = value
-                if value > self.best_rankme_:
+                if epoch >= self.select_from and value > self.best_rankme_:
                     self.best_rankme_ = value
                     self.best_epoch_ = epoch
                     if self.select:
@@ -168,7 +174,7 @@ class RankMe:
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(every={self.every}, select={self.select}, '
-                f'probe_every={self.probe_every})')
+                f'probe_every={self.probe_every}, select_from={self.select_from})')
 
 
 def select_best(candidates: Sequence[Mapping[str, Any]], key: str = 'rankme') -> int:
@@ -192,8 +198,10 @@ def select_best(candidates: Sequence[Mapping[str, Any]], key: str = 'rankme') ->
 def callbacks_from_config(config: Mapping[str, Any]) -> list[RankMe]:
     """The callbacks a run's ``train`` section asks for (used by :func:`gcl.train.run.run`).
 
-    ``train.select``: ``'last'`` (default) or ``'rankme'``; ``train.rankme_every`` (0: off,
-    or 1 when selecting) and ``train.probe_every`` (0: off) log RankMe / a probe accuracy.
+    ``train.select``: ``'last'`` (default) or ``'rankme'``: the highest-RankMe epoch among
+    those after the first ``train.select_after`` fraction of ``optim.epochs`` (default 0.5: the
+    second half of training); ``train.rankme_every`` (0: off, or 1 when selecting) and
+    ``train.probe_every`` (0: off) log RankMe / a probe accuracy.
 
     Raises:
         GCLConfigError: an unknown ``train.select`` or a negative interval.
@@ -208,12 +216,21 @@ def callbacks_from_config(config: Mapping[str, Any]) -> list[RankMe]:
     except (TypeError, ValueError) as exc:
         raise GCLConfigError('train.rankme_every and train.probe_every must be integers') \
             from exc
+    try:
+        after = float(train.get('select_after', 0.5) or 0.0)
+    except (TypeError, ValueError) as exc:
+        raise GCLConfigError('train.select_after must be a number in [0, 1)') from exc
+    if not 0.0 <= after < 1.0:
+        raise GCLConfigError(f'train.select_after must be in [0, 1) (a fraction of the epochs), '
+                             f'got {after}')
     if select == 'rankme' and every == 0:
         every = 1
     if every == 0 and probe == 0:
         return []
+    epochs = int((config.get('optim') or {}).get('epochs') or 0)
     return [RankMe(every=every, select=select == 'rankme', probe_every=probe,
-                   random_state=int(config.get('seed') or 0))]
+                   random_state=int(config.get('seed') or 0),
+                   select_from=int(after * epochs) + 1)]
 
 
 def _last_epoch(method: Method) -> int | None:

@@ -48,9 +48,11 @@ COMMON_DEFAULTS: dict[str, Any] = {
         'link_test': 0.10,
         'link_scorer': 'cosine',
     },
-    # select: 'last' epoch, or 'rankme' (the highest-RankMe epoch, no labels; gcl.bench.rankme)
+    # select: 'last' epoch, or 'rankme' (the highest-RankMe epoch after the first select_after
+    # fraction of the epochs; no labels; gcl.bench.rankme, benchmarks/RANKME.md)
     # rankme_every / probe_every: log RankMe / a one-split probe accuracy every k epochs
-    'train': {'checkpoint_every': 0, 'select': 'last', 'rankme_every': 0, 'probe_every': 0},
+    'train': {'checkpoint_every': 0, 'select': 'last', 'select_after': 0.5, 'rankme_every': 0,
+              'probe_every': 0},
 }
 
 

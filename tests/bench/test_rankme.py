@@ -91,10 +91,25 @@ def test_select_keeps_the_best_rankme_epoch(sbm_graph):
         assert not torch.allclose(last.embed(sbm_graph), method.embed(sbm_graph))
 
 
+def test_select_from_skips_the_first_epochs(sbm_graph):
+    method = _grace().fit(sbm_graph, callbacks=[RankMe(every=1, select=True, select_from=4)])
+    ranks = {h['epoch']: h['rankme'] for h in method.history_}
+    assert sorted(ranks) == [1, 2, 3, 4, 5, 6]                    # logged from the start
+    late = max((4, 5, 6), key=ranks.get)
+    assert method.selection_['epoch'] == late
+
+
 def test_callbacks_from_config():
     assert callbacks_from_config({'train': {'select': 'last'}}) == []
-    (cb,) = callbacks_from_config({'train': {'select': 'rankme'}, 'seed': 3})
+    (cb,) = callbacks_from_config({'train': {'select': 'rankme'}, 'seed': 3,
+                                   'optim': {'epochs': 100}})
     assert cb.select and cb.every == 1 and cb.random_state == 3
+    assert cb.select_from == 51                                     # default: second half
+    (cb,) = callbacks_from_config({'train': {'select': 'rankme', 'select_after': 0.0},
+                                   'optim': {'epochs': 100}})
+    assert cb.select_from == 1
+    with pytest.raises(GCLConfigError, match='select_after'):
+        callbacks_from_config({'train': {'select': 'rankme', 'select_after': 1.0}})
     (cb,) = callbacks_from_config({'train': {'select': 'last', 'probe_every': 5}})
     assert not cb.select and cb.every == 0 and cb.probe_every == 5
     with pytest.raises(GCLConfigError, match="'last' or 'rankme'"):
@@ -114,7 +129,9 @@ def test_run_with_select_rankme_records_the_choice(sbm_graph, tmp_path):
     result = run(config, data=sbm_graph, out_dir=tmp_path, tasks=['node'])
     (record,) = result['records']
     history = [h for h in _read_history(result['run_dir'])]
-    best = max((h for h in history if 'rankme' in h), key=lambda h: h['rankme'])
+    assert [h['epoch'] for h in history if 'rankme' in h] == [1, 2, 3, 4]
+    # select_after 0.5 of 4 epochs: epochs 3 and 4 can be chosen
+    best = max((h for h in history if h['epoch'] >= 3), key=lambda h: h['rankme'])
     assert record['selection']['by'] == 'rankme'
     assert record['selection']['epoch'] == best['epoch']
     assert math.isclose(record['selection']['rankme'], best['rankme'])
