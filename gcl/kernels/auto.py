@@ -9,8 +9,9 @@ r"""One switch for the InfoNCE family: ``mode='auto' | 'dense' | 'blockwise' | '
   and gradients as dense up to float rounding), :math:`O(NB + ND)` memory;
 - ``'sampled'``: :func:`~gcl.kernels.sampled.sampled_log_denominators`, ``K`` shared uniform
   negatives, an approximation (see that module for what is unbiased);
-- ``'auto'``: dense while the graph is small (``N <= DENSE_MAX_NODES``) and its ``[N, N]``
-  matrices fit in half the free memory, blockwise otherwise (:func:`choose_mode`).
+- ``'auto'``: dense while the graph is small (``N <= DENSE_MAX_NODES[device]``: 256 on CPU,
+  where blockwise is faster from there on, 8,192 on CUDA) and its ``[N, N]`` matrices fit in half
+  the free memory, blockwise otherwise (:func:`choose_mode`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ __all__ = ['MODES', 'DENSE_MAX_NODES', 'available_memory', 'dense_peak_bytes', '
 
 MODES = ('auto', 'dense', 'blockwise', 'sampled')
 
-# Above this many nodes 'auto' never picks the dense kernel; below it dense and blockwise take
-# about the same time on the 2-core CPU of benchmarks/KERNELS.md, and dense has the fewer steps.
-DENSE_MAX_NODES = 8192
+# Above this many nodes 'auto' never picks the dense kernel. CPU: measured on the 2-core machine
+# of benchmarks/KERNELS.md, blockwise was already faster at N = 512 (2x), 1,024 (3x), 2,048 (3.5x)
+# and level at 256. CUDA: not measured (no GPU was lent); large dense matrix products are what GPUs
+# do best, so dense stays the small-graph path there while its matrices fit.
+DENSE_MAX_NODES = {'cpu': 256, 'cuda': 8192}
 
 # [N, N] matrices alive at the dense kernel's peak, per direction: the logits with the intra-view
 # block concatenated (2), their exp in backward (2), one product and one masked copy (2).
@@ -76,10 +79,14 @@ def dense_peak_bytes(num_nodes: int, dtype: torch.dtype = torch.float32, *,
 
 def choose_mode(num_nodes: int, *, device: torch.device | str | None = None,
                 dtype: torch.dtype = torch.float32, intra_view: bool = True,
-                symmetric: bool = True, max_dense_nodes: int = DENSE_MAX_NODES,
+                symmetric: bool = True, max_dense_nodes: int | None = None,
                 memory_fraction: float = 0.5) -> str:
-    """``'dense'`` for small graphs whose dense matrices fit in ``memory_fraction`` of the free
+    """``'dense'`` for small graphs (``N <= max_dense_nodes``, default
+    ``DENSE_MAX_NODES[device type]``) whose dense matrices fit in ``memory_fraction`` of the free
     memory on ``device``, ``'blockwise'`` otherwise. Both are exact."""
+    kind = torch.device(device).type if device is not None else 'cpu'
+    if max_dense_nodes is None:
+        max_dense_nodes = DENSE_MAX_NODES.get(kind, DENSE_MAX_NODES['cpu'])
     if num_nodes > max_dense_nodes:
         return 'blockwise'
     need = dense_peak_bytes(num_nodes, dtype, intra_view=intra_view, symmetric=symmetric)

@@ -35,19 +35,18 @@ from gcl.kernels.dense import pair_log_weights
 
 __all__ = ['BlockwiseLogDenominators', 'blockwise_log_denominators', 'default_block_size']
 
-_BLOCK_BUDGET_BYTES = 64 * 2 ** 20   # one [B, N] block; ~6 such blocks are alive at once
+_BLOCK_ROWS = 128   # measured best on this 2-core CPU (benchmarks/KERNELS.md): blocks stay in cache
 
 
-def default_block_size(num_nodes: int, dtype: torch.dtype = torch.float32,
-                       budget_bytes: int = _BLOCK_BUDGET_BYTES) -> int:
-    """Rows per block so that one ``[B, N]`` block takes about ``budget_bytes`` (64 MiB).
+def default_block_size(num_nodes: int, dtype: torch.dtype = torch.float32) -> int:
+    """Rows per block: 128 (at most ``N``).
 
-    Clamped to ``[64, N]``; large enough for efficient matrix products, small enough that the
-    handful of live blocks stays far below the ``[N, N]`` matrices of the dense form.
+    Small blocks keep each ``[B, N]`` block near the cache for the element-wise passes, and
+    128 rows still multiply at full ``torch.mm`` speed; 64, 128, 256, 512, 1024 and 1219 rows were
+    timed at N = 2,708 and 13,752 and 128 was fastest. Memory: a few ``[128, N]`` blocks
+    (0.5 GB each at N = 1M in float32).
     """
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    rows = budget_bytes // max(1, itemsize * num_nodes)
-    return int(max(1, min(num_nodes, max(64, rows))))
+    return int(max(1, min(num_nodes, _BLOCK_ROWS)))
 
 
 def _logits(sim: Tensor, inv_tau: float, col_add: Tensor | None, row_add: Tensor | None,
@@ -248,15 +247,19 @@ def _exp_block(a: Tensor, b: Tensor, inv_tau: float, shift: float, pair: Tensor 
 
 def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None,
                      shift: float, tau: float, block_size: int, intra_view: bool,
-                     symmetric: bool, include_positive: bool) -> tuple[Tensor, Tensor]:
-    """Log-denominators with a fixed shift: row sums and column sums of one ``exp`` block."""
+                     symmetric: bool, include_positive: bool,
+                     stop_row: int | None = None) -> tuple[Tensor, Tensor]:
+    """Log-denominators with a fixed shift: row sums and column sums of one ``exp`` block.
+
+    ``stop_row`` (benchmarks only) processes just the anchor blocks before that row.
+    """
     n = u.size(0)
     inv_tau = 1.0 / tau
     offset = shift + (float(lw.max()) if lw is not None else 0.0)
     omega = torch.exp(lw - float(lw.max())) if lw is not None else None        # [N], <= 1
     z1 = u.new_zeros(n)
     z2 = u.new_zeros(n) if symmetric else None
-    for start in range(0, n, block_size):
+    for start in range(0, stop_row or n, block_size):
         stop = min(start + block_size, n)
         rows = slice(start, stop)
         diag = (torch.arange(stop - start, device=u.device),
@@ -284,8 +287,8 @@ def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
 def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None,
                       lse1: Tensor, lse2: Tensor, grad1: Tensor | None, grad2: Tensor | None,
                       need_lw: bool, shift: float, tau: float, block_size: int,
-                      intra_view: bool, symmetric: bool, include_positive: bool
-                      ) -> tuple[Tensor, Tensor, Tensor | None]:
+                      intra_view: bool, symmetric: bool, include_positive: bool,
+                      stop_row: int | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
     r"""Gradients for :func:`_forward_shifted`.
 
     With :math:`E = e^{S/	au - c}`, :math:`a = g / Z` per anchor and candidate weights
@@ -317,7 +320,7 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
             coef.addr_(omega[rows], a_cols)
         return coef
 
-    for start in range(0, n, block_size):
+    for start in range(0, stop_row or n, block_size):
         stop = min(start + block_size, n)
         rows = slice(start, stop)
         diag = (torch.arange(stop - start, device=u.device),

@@ -1,0 +1,361 @@
+"""Contrastive kernels and GCN propagation: time and peak memory; regenerates KERNELS.md.
+
+Every (variant, N) runs in a fresh subprocess (peak RSS only grows), and the plain ``torch.mm``
+rate it is compared with is measured in the same invocation, on the block shape the blockwise
+kernel uses. Variants:
+
+- ``dense`` / ``blockwise`` / ``sampled``: the InfoNCE family of
+  :func:`gcl.kernels.contrastive_loss` (GRACE's symmetric loss with intra-view negatives,
+  D = 128), forward + backward;
+- ``pamc`` / ``scgc``: PamC's meta-node block loss vs SCGC*'s dense loss (d = 10, K = 10,
+  positives: self + 10 random neighbours per node);
+- ``gcnconv`` / ``csr``: one GCN propagation of a 256-channel signal on a ``dropout_edge`` view
+  of ``synthetic-sbm`` (avg degree 10), normalisation included, forward + backward;
+- ``grace``: a full GRACE epoch on the million-node graph (``--grace``).
+
+Large exact runs are timed on a fraction of the anchor blocks and scaled by the number of
+blocks (each block costs the same: it meets all N columns); the table says so.
+
+    python benchmarks/bench_kernels.py                 # the full table (about an hour here)
+    python benchmarks/bench_kernels.py --sizes 2708 --variants dense blockwise   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+
+SIZES = [2708, 13752, 50_000, 200_000, 1_000_000]
+LOSS_VARIANTS = ['dense', 'blockwise', 'sampled', 'pamc', 'scgc']
+PROP_VARIANTS = ['gcnconv', 'csr']
+DIM = 128
+NUM_NEGATIVES = 256
+FULL_BLOCKWISE_MAX = 13752          # above: time a fraction of the blocks
+DENSE_MAX = 13752                   # above: the [N, N] matrices do not fit (see KERNELS.md)
+
+
+# ----------------------------------------------------------------------------- worker side
+def _rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def _timed(fn, repeats: int) -> list[float]:  # noqa: ANN001
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _mm_rate(rows: int, n: int, dim: int, repeats: int = 3) -> float:
+    import torch
+
+    a, b = torch.randn(rows, dim), torch.randn(n, dim)
+    a @ b.T
+    middle = sorted(_timed(lambda: a @ b.T, repeats))[repeats // 2]   # median, as the kernels
+    return 2 * rows * n * dim / middle / 1e9
+
+
+def worker(spec: dict) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(int(spec.get('threads', 2)))
+    torch.manual_seed(0)
+    variant, n = spec['variant'], int(spec['n'])
+    out: dict = {'variant': variant, 'n': n}
+    if variant in ('dense', 'blockwise', 'sampled'):
+        from gcl.kernels import blockwise as bw
+        from gcl.kernels import contrastive_loss, default_block_size
+
+        h1 = torch.randn(n, DIM, requires_grad=True)
+        h2 = torch.randn(n, DIM, requires_grad=True)
+        block = default_block_size(n)
+        out['block'] = block
+        if variant == 'blockwise' and n > FULL_BLOCKWISE_MAX:
+            u = F.normalize(h1.detach(), dim=1)
+            v = F.normalize(h2.detach(), dim=1)
+            blocks = int(spec.get('blocks', 2))
+            stop = min(n, blocks * block)
+            shift = bw._fixed_shift(u, v, None, None, 0.4)
+            lse = torch.full((n,), math.log(2 * n) + shift)
+            ones = torch.full((n,), 1.0 / n)
+            opts = (0.4, block, True, True, True)
+            start = time.perf_counter()
+            bw._forward_shifted(u, v, None, None, shift, *opts, stop_row=stop)
+            fwd = time.perf_counter() - start
+            start = time.perf_counter()
+            _backward_fraction(bw, u, v, lse, ones, shift, opts, stop)
+            bwd = time.perf_counter() - start
+            scale = n / stop
+            out.update(seconds=(fwd + bwd) * scale, fraction=stop / n, measured_s=fwd + bwd)
+        else:
+            kwargs = {'mode': variant}
+            if variant == 'sampled':
+                kwargs['num_negatives'] = NUM_NEGATIVES
+            if variant == 'blockwise':
+                kwargs['block_size'] = block
+
+            def step() -> None:
+                loss = contrastive_loss(h1, h2, 0.4, **kwargs)
+                loss.backward()
+                h1.grad = h2.grad = None
+
+            repeats = 3 if n <= 13752 else 1
+            if n <= 13752:
+                step()
+            out['seconds'] = sorted(_timed(step, repeats))[repeats // 2]
+        if variant in ('dense', 'blockwise'):
+            matmuls = 12 if variant == 'dense' else 10     # [*, N] x D products, fwd + bwd
+            flops = matmuls * 2.0 * n * n * DIM
+            out['gflops'] = flops / out['seconds'] / 1e9
+            out['mm_gflops'] = _mm_rate(min(block, n), n, DIM)
+    elif variant in ('pamc', 'scgc'):
+        from gcl.losses import pamc_block_loss, scgc_dense_loss
+
+        z = torch.randn(n, 10, requires_grad=True)
+        k = 10
+        self_loops = torch.arange(n).repeat(2, 1)
+        neighbours = torch.stack([torch.arange(n).repeat_interleave(10),
+                                  torch.randint(0, n, (10 * n,))])
+        index = torch.cat([self_loops, neighbours], dim=1)
+        weight = torch.full((index.size(1),), 1.0 / 11)
+        assignment = torch.randint(0, k, (n,))
+        if variant == 'pamc':
+            def step() -> None:
+                pamc_block_loss(z, index, weight, assignment, 0.5).backward()
+                z.grad = None
+        else:
+            dense = torch.zeros(n, n)
+            dense[index[0], index[1]] = weight
+
+            def step() -> None:
+                scgc_dense_loss(z, dense, 0.25).backward()
+                z.grad = None
+        step()
+        repeats = 3 if n <= 200_000 else 1
+        out['seconds'] = sorted(_timed(step, repeats))[repeats // 2]
+    elif variant in ('gcnconv', 'csr'):
+        from torch_geometric.nn.conv.gcn_conv import gcn_norm
+        from torch_geometric.utils import dropout_edge
+
+        from gcl.data.synthetic import synthetic_sbm
+        from gcl.kernels import csr_propagate, gcn_adjacency
+
+        graph = synthetic_sbm(num_nodes=n, avg_degree=10, num_features=8, seed=0)
+        view, _ = dropout_edge(graph.edge_index, p=0.2)
+        del graph
+        x = torch.randn(n, 256, requires_grad=True)
+        if variant == 'gcnconv':
+            from torch_geometric.nn import GCNConv
+
+            conv = GCNConv(256, 256)
+
+            def step() -> None:
+                index, weight = gcn_norm(view, None, n)
+                conv.propagate(index, x=x, edge_weight=weight).sum().backward()
+                x.grad = None
+        else:
+            def step() -> None:
+                csr_propagate(gcn_adjacency(view, n), x).sum().backward()
+                x.grad = None
+        step()
+        repeats = 3 if n <= 200_000 else 1
+        out['seconds'] = sorted(_timed(step, repeats))[repeats // 2]
+    elif variant == 'grace':
+        out.update(_grace_epoch(spec))
+    out['peak_rss_gb'] = _rss_gb()
+    return out
+
+
+def _backward_fraction(bw, u, v, lse, grad, shift, opts, stop):  # noqa: ANN001, ANN202
+    """The shifted backward restricted to the anchor rows ``[0, stop)`` (same per-block work)."""
+    return bw._backward_shifted(u, v, None, None, lse, lse, grad, grad, False, shift, *opts,
+                                stop_row=stop)
+
+
+def _grace_epoch(spec: dict) -> dict:
+    import torch
+
+    from gcl.data import load_dataset
+    from gcl.methods import GRACE
+
+    start = time.perf_counter()
+    data = load_dataset('synthetic-sbm', num_nodes=int(spec['n']), avg_degree=10,
+                        num_features=int(spec.get('features', 128)))
+    load_s = time.perf_counter() - start
+    rss_data = _rss_gb()
+    mode = spec['mode']
+    options = {'mode': mode, 'hidden': int(spec['hidden'])}
+    if mode == 'sampled':
+        options['num_negatives'] = int(spec['k'])
+    method = GRACE(epochs=1, random_state=0, **options)
+    model = method.build(data)
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
+    if mode == 'sampled':
+        times = []
+        for epoch in range(1, int(spec.get('epochs', 2)) + 1):
+            begin = time.perf_counter()
+            optimizer.zero_grad()
+            loss = method.step(model, data, epoch)
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter() - begin)
+        return {'load_s': load_s, 'epoch_s': times, 'seconds': min(times),
+                'rss_data_gb': rss_data, 'loss': float(loss.detach())}
+    # exact mode: time the encoder + head for both views, and a fraction of the loss blocks
+    from gcl.kernels import blockwise as bw
+    from gcl.kernels import default_block_size
+
+    begin = time.perf_counter()
+    h1, h2 = method.project(model, data, 1)
+    u = torch.nn.functional.normalize(h1, dim=1)
+    v = torch.nn.functional.normalize(h2, dim=1)
+    encode_fwd = time.perf_counter() - begin
+    n = u.size(0)
+    block = default_block_size(n)
+    stop = min(n, int(spec.get('blocks', 1)) * block)
+    ud, vd = u.detach(), v.detach()
+    shift = bw._fixed_shift(ud, vd, None, None, 0.4)
+    opts = (0.4, block, True, True, True)
+    begin = time.perf_counter()
+    bw._forward_shifted(ud, vd, None, None, shift, *opts, stop_row=stop)
+    lse = torch.full((n,), math.log(2 * n) + shift)
+    grad = torch.full((n,), 1.0 / n)
+    _backward_fraction(bw, ud, vd, lse, grad, shift, opts, stop)
+    loss_fraction = time.perf_counter() - begin
+    begin = time.perf_counter()
+    ((u * torch.randn_like(u)).sum() + (v * torch.randn_like(v)).sum()).backward()
+    encode_bwd = time.perf_counter() - begin
+    loss_s = loss_fraction * n / stop
+    return {'load_s': load_s, 'rss_data_gb': rss_data, 'encoder_s': encode_fwd + encode_bwd,
+            'loss_s_extrapolated': loss_s, 'fraction': stop / n,
+            'seconds': encode_fwd + encode_bwd + loss_s}
+
+
+# ----------------------------------------------------------------------------- parent side
+def run(spec: dict, timeout: int) -> dict:
+    try:
+        done = subprocess.run([sys.executable, __file__, '--worker', json.dumps(spec)],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**spec, 'error': f'timeout after {timeout} s'}
+    if done.returncode != 0:
+        return {**spec, 'error': (done.stderr.strip().splitlines() or ['failed'])[-1][:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _fmt_s(value: float | None) -> str:
+    if value is None:
+        return '-'
+    return f'{value:.3f}' if value < 10 else f'{value:.1f}'
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--worker', default=None, help=argparse.SUPPRESS)
+    parser.add_argument('--sizes', type=int, nargs='+', default=SIZES)
+    parser.add_argument('--variants', nargs='+', default=LOSS_VARIANTS + PROP_VARIANTS)
+    parser.add_argument('--grace', action='store_true', help='also the 1M-node GRACE epochs')
+    parser.add_argument('--grace-hidden', type=int, default=32)
+    parser.add_argument('--grace-k', type=int, default=256)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--timeout', type=int, default=900)
+    parser.add_argument('--json', default=None, help='write the raw results here too')
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    results = []
+    for n in args.sizes:
+        for variant in args.variants:
+            if variant in ('dense', 'scgc') and n > DENSE_MAX:
+                results.append({'variant': variant, 'n': n, 'error': 'does not fit'})
+                continue
+            spec = {'variant': variant, 'n': n, 'threads': args.threads}
+            results.append(run(spec, args.timeout))
+            print(f'# {variant} N={n}: {results[-1]}', file=sys.stderr, flush=True)
+    if args.grace:
+        for mode in ('sampled', 'blockwise'):
+            spec = {'variant': 'grace', 'n': 1_000_000, 'mode': mode, 'k': args.grace_k,
+                    'hidden': args.grace_hidden, 'threads': args.threads}
+            results.append(run(spec, args.timeout))
+            print(f'# grace {mode}: {results[-1]}', file=sys.stderr, flush=True)
+    if args.json:
+        with open(args.json, 'w') as fh:
+            json.dump(results, fh, indent=1)
+    print(render(results, args))
+
+
+def render(results: list[dict], args: argparse.Namespace) -> str:
+    import torch
+
+    by = {(r['variant'], r['n']): r for r in results}
+    lines = [f'Command: `python benchmarks/bench_kernels.py {" ".join(sys.argv[1:])}`',
+             f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared), '
+             f'{args.threads} torch threads, torch {torch.__version__}, CPU only (no GPU was '
+             f'lent to this task, so there is no CUDA table); {time.strftime("%Y-%m-%d")}; '
+             f'load average at the end {os.getloadavg()[0]:.1f}.', '']
+    lines += ['### InfoNCE kernels (GRACE loss: symmetric, intra + inter negatives, D = 128), '
+              'forward + backward', '',
+              '| N | dense s | blockwise s | sampled (K=256) s | blockwise / dense | '
+              'dense peak RSS GB | blockwise peak RSS GB | sampled peak RSS GB | '
+              'blockwise GFLOP/s | dense GFLOP/s | torch.mm GFLOP/s | blockwise / mm |',
+              '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for n in args.sizes:
+        d, b, s = (by.get((v, n), {}) for v in ('dense', 'blockwise', 'sampled'))
+        speed = (f'{d["seconds"] / b["seconds"]:.2f}x faster' if 'seconds' in d
+                 and 'seconds' in b else '-')
+        frac = f' (from {b["fraction"]:.1%} of the blocks)' if b.get('fraction') else ''
+        mm = b.get('mm_gflops')
+        lines.append(
+            f'| {n:,} | {_fmt_s(d.get("seconds")) if "seconds" in d else d.get("error", "-")} '
+            f'| {_fmt_s(b.get("seconds"))}{frac} | {_fmt_s(s.get("seconds"))} | {speed} | '
+            f'{d.get("peak_rss_gb", float("nan")):.2f} | {b.get("peak_rss_gb", float("nan")):.2f} '
+            f'| {s.get("peak_rss_gb", float("nan")):.2f} | '
+            f'{b.get("gflops", float("nan")):.1f} | {d.get("gflops", float("nan")):.1f} | '
+            f'{mm if mm is None else round(mm, 1)} | '
+            f'{(b["gflops"] / mm) if mm and "gflops" in b else float("nan"):.0%} |')
+    lines += ['', '### PamC block loss vs SCGC* dense loss (d = 10, K = 10, 11 positives per node)',
+              '', '| N | SCGC* s | PamC s | SCGC* / PamC | SCGC* peak RSS GB | '
+              'PamC peak RSS GB |', '|---|---|---|---|---|---|']
+    for n in args.sizes:
+        p, c = by.get(('pamc', n), {}), by.get(('scgc', n), {})
+        ratio = f'{c["seconds"] / p["seconds"]:.0f}x' if 'seconds' in c and 'seconds' in p \
+            else '-'
+        lines.append(f'| {n:,} | {_fmt_s(c["seconds"]) if "seconds" in c else c.get("error", "-")}'
+                     f' | {_fmt_s(p.get("seconds"))} | {ratio} | '
+                     f'{c.get("peak_rss_gb", float("nan")):.2f} | '
+                     f'{p.get("peak_rss_gb", float("nan")):.2f} |')
+    lines += ['', '### GCN propagation, one layer, 256 channels, normalisation included, '
+              'forward + backward', '', '| N | directed edges | GCNConv s | CSR s | '
+              'speed-up | GCNConv peak RSS GB | CSR peak RSS GB |', '|---|---|---|---|---|---|---|']
+    for n in args.sizes:
+        g, c = by.get(('gcnconv', n), {}), by.get(('csr', n), {})
+        speed = f'{g["seconds"] / c["seconds"]:.1f}x' if 'seconds' in g and 'seconds' in c \
+            else '-'
+        lines.append(f'| {n:,} | ~{int(8 * n):,} (view of {10 * n:,}) | '
+                     f'{_fmt_s(g.get("seconds")) if "seconds" in g else g.get("error", "-")} | '
+                     f'{_fmt_s(c.get("seconds")) if "seconds" in c else c.get("error", "-")} | '
+                     f'{speed} | {g.get("peak_rss_gb", float("nan")):.2f} | '
+                     f'{c.get("peak_rss_gb", float("nan")):.2f} |')
+    grace = [r for r in results if r.get('variant') == 'grace']
+    if grace:
+        lines += ['', '### GRACE on synthetic-sbm, 1,000,000 nodes, 10,000,000 directed edges',
+                  '']
+        for r in grace:
+            lines.append(f'- `{r.get("mode")}`: {json.dumps(r)}')
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    main()
