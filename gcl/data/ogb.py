@@ -79,7 +79,7 @@ def _read_raw(folder: Path, meta: dict) -> dict[str, Tensor]:
         path = split_dir / f'{key}.csv.gz'
         if path.is_file():
             idx = pd.read_csv(path, compression='gzip', header=None).values.T[0]
-            tensors[f'{key}_idx'] = torch.from_numpy(idx).long()
+            tensors[f'{key}_idx'] = torch.from_numpy(np.array(idx, dtype=np.int64))
     return tensors
 
 
