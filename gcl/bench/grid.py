@@ -22,6 +22,7 @@ A suite is a YAML file (``benchmarks/suites/*.yaml``)::
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -55,7 +56,7 @@ class Cell:
         seed: the run's seed.
         task: ``'node'``, ``'cluster'`` or ``'link'``.
         protocol: the requested protocol (:func:`cell_protocols`).
-        config_hash: :func:`config_hash` of ``config`` (seed and provenance left out).
+        config_hash: :func:`config_hash` of ``config`` (its differences from the defaults).
         config: the resolved config the run receives (``config['seed'] == seed``).
     """
 
@@ -156,13 +157,36 @@ def _canonical(config: Mapping[str, Any]) -> Any:
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    """12 hex digits of sha256 over the canonical JSON of ``config`` minus seed and provenance.
+    """12 hex digits of sha256 over what ``config`` changes from its method's defaults.
 
-    Records store the resolved config, so the hash can be recomputed from any record.
+    Only the leaves that differ from ``Method.default_config()`` count (seed and provenance never
+    do), so a later gcl that adds an option with a default keeps the hashes -- and the finished
+    cells -- of earlier records, while a changed value (or a changed default) gives a new hash.
+    Records store the resolved config, so the hash can be recomputed from any record. For a
+    method that is not installed the whole config is hashed.
     """
     plain = {k: v for k, v in _canonical(config).items() if k not in _UNHASHED}
+    defaults = _flat_defaults(str(plain.get('method', '')))
+    if defaults is not None:
+        from gcl.config import flatten
+
+        plain = {k: v for k, v in flatten(plain).items()
+                 if k not in defaults or defaults[k] != v}
     payload = json.dumps(plain, sort_keys=True, separators=(',', ':'))
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=32)
+def _flat_defaults(method: str) -> dict[str, Any] | None:
+    """The method's default config, flattened and canonical; ``None`` if unknown."""
+    from gcl.config import flatten
+    from gcl.methods import get_method
+
+    try:
+        cls = get_method(method)
+    except Exception:  # noqa: BLE001 -- an unknown or broken method: hash everything
+        return None
+    return flatten(_canonical(cls.default_config()))
 
 
 def node_protocols(config: Mapping[str, Any]) -> list[str]:

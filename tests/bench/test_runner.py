@@ -87,6 +87,17 @@ def test_expand_grid_resolves_and_hashes(cells):
         expand_grid(['grace'], ['cora'], [0], overrides={'optim.lrr': 1})
 
 
+def test_config_hash_survives_new_default_options(cells):
+    config = json.loads(json.dumps(cells[0].config))
+    older = json.loads(json.dumps(config))
+    del older['train']['select_after']             # a record written before the option existed
+    assert config_hash(older) == config_hash(config)
+    older['optim']['epochs'] = 2                     # a real difference
+    assert config_hash(older) != config_hash(config)
+    config['seed'] = 99
+    assert config_hash(config) == cells[0].config_hash
+
+
 def test_suite_file(tmp_path):
     path = tmp_path / 's.yaml'
     path.write_text('name: s\nmethods: grace\ndatasets: [cora]\nseeds: 0-1\ntasks: [node]\n'
