@@ -37,6 +37,7 @@ PROP_VARIANTS = ['gcnconv', 'csr']
 DIM = 128
 NUM_NEGATIVES = 256
 FULL_BLOCKWISE_MAX = 13752          # above: time a fraction of the blocks
+FRACTION_BLOCKS = 2                 # blocks of 128 anchors timed there
 DENSE_MAX = 13752                   # above: the [N, N] matrices do not fit (see KERNELS.md)
 GCNCONV_MAX = 200_000               # above: its [E, 256] message tensors (8 GB each) do not fit
 
@@ -48,133 +49,151 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def _timed(fn, repeats: int) -> list[float]:  # noqa: ANN001
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def _mm_rate(rows: int, n: int, dim: int, repeats: int = 3) -> float:
-    import torch
-
-    a, b = torch.randn(rows, dim), torch.randn(n, dim)
-    a @ b.T
-    middle = sorted(_timed(lambda: a @ b.T, repeats))[repeats // 2]   # median, as the kernels
-    return 2 * rows * n * dim / middle / 1e9
-
-
-def worker(spec: dict) -> dict:
+def _make_step(variant: str, n: int, shared: dict):  # noqa: ANN202
+    """A no-argument callable doing one forward + backward of ``variant`` at size ``n``, and
+    ``info`` (FLOPs, the fraction of blocks timed, ...). ``shared`` caches inputs across
+    variants of one worker (the same graph for GCNConv and CSR)."""
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(int(spec.get('threads', 2)))
-    torch.manual_seed(0)
-    variant, n = spec['variant'], int(spec['n'])
-    out: dict = {'variant': variant, 'n': n}
-    if variant in ('dense', 'blockwise', 'sampled'):
+    info: dict = {}
+    if variant in ('dense', 'blockwise', 'sampled', 'mm'):
         from gcl.kernels import blockwise as bw
         from gcl.kernels import contrastive_loss, default_block_size
 
-        h1 = torch.randn(n, DIM, requires_grad=True)
-        h2 = torch.randn(n, DIM, requires_grad=True)
+        if 'h' not in shared:
+            shared['h'] = (torch.randn(n, DIM, requires_grad=True),
+                           torch.randn(n, DIM, requires_grad=True))
+        h1, h2 = shared['h']
         block = default_block_size(n)
-        out['block'] = block
+        info['block'] = block
+        if variant == 'mm':
+            a, b = torch.randn(block, DIM), torch.randn(n, DIM)
+            info['flops'] = 2.0 * block * n * DIM
+            return (lambda: a @ b.T), info
         if variant == 'blockwise' and n > FULL_BLOCKWISE_MAX:
             u = F.normalize(h1.detach(), dim=1)
             v = F.normalize(h2.detach(), dim=1)
-            blocks = int(spec.get('blocks', 2))
-            stop = min(n, blocks * block)
+            stop = min(n, FRACTION_BLOCKS * block)
             shift = bw._fixed_shift(u, v, None, None, 0.4)
             lse = torch.full((n,), math.log(2 * n) + shift)
-            ones = torch.full((n,), 1.0 / n)
+            grad = torch.full((n,), 1.0 / n)
             opts = (0.4, block, True, True, True)
-            start = time.perf_counter()
-            bw._forward_shifted(u, v, None, None, shift, *opts, stop_row=stop)
-            fwd = time.perf_counter() - start
-            start = time.perf_counter()
-            _backward_fraction(bw, u, v, lse, ones, shift, opts, stop)
-            bwd = time.perf_counter() - start
-            scale = n / stop
-            out.update(seconds=(fwd + bwd) * scale, fraction=stop / n, measured_s=fwd + bwd)
-        else:
-            kwargs = {'mode': variant}
-            if variant == 'sampled':
-                kwargs['num_negatives'] = NUM_NEGATIVES
-            if variant == 'blockwise':
-                kwargs['block_size'] = block
 
-            def step() -> None:
-                loss = contrastive_loss(h1, h2, 0.4, **kwargs)
-                loss.backward()
-                h1.grad = h2.grad = None
+            def fraction() -> None:
+                bw._forward_shifted(u, v, None, None, shift, *opts, stop_row=stop)
+                _backward_fraction(bw, u, v, lse, grad, shift, opts, stop)
 
-            repeats = 3 if n <= 13752 else 1
-            if n <= 13752:
-                step()
-            out['seconds'] = sorted(_timed(step, repeats))[repeats // 2]
-        if variant in ('dense', 'blockwise'):
-            matmuls = 12 if variant == 'dense' else 10     # [*, N] x D products, fwd + bwd
-            flops = matmuls * 2.0 * n * n * DIM
-            out['gflops'] = flops / out['seconds'] / 1e9
-            out['mm_gflops'] = _mm_rate(min(block, n), n, DIM)
-    elif variant in ('pamc', 'scgc'):
+            info['fraction'] = stop / n
+            info['flops'] = 10 * 2.0 * stop * n * DIM
+            return fraction, info
+        kwargs: dict = {'mode': variant}
+        if variant == 'sampled':
+            kwargs['num_negatives'] = NUM_NEGATIVES
+        if variant == 'blockwise':
+            kwargs['block_size'] = block
+        info['flops'] = (12 if variant == 'dense' else 10) * 2.0 * n * n * DIM
+
+        def loss_step() -> None:
+            contrastive_loss(h1, h2, 0.4, **kwargs).backward()
+            h1.grad = h2.grad = None
+
+        return loss_step, info
+    if variant in ('pamc', 'scgc'):
         from gcl.losses import pamc_block_loss, scgc_dense_loss
 
-        z = torch.randn(n, 10, requires_grad=True)
-        k = 10
-        self_loops = torch.arange(n).repeat(2, 1)
-        neighbours = torch.stack([torch.arange(n).repeat_interleave(10),
-                                  torch.randint(0, n, (10 * n,))])
-        index = torch.cat([self_loops, neighbours], dim=1)
-        weight = torch.full((index.size(1),), 1.0 / 11)
-        assignment = torch.randint(0, k, (n,))
+        if 'z' not in shared:
+            self_loops = torch.arange(n).repeat(2, 1)
+            neighbours = torch.stack([torch.arange(n).repeat_interleave(10),
+                                      torch.randint(0, n, (10 * n,))])
+            index = torch.cat([self_loops, neighbours], dim=1)
+            shared['z'] = (torch.randn(n, 10, requires_grad=True), index,
+                           torch.full((index.size(1),), 1.0 / 11), torch.randint(0, 10, (n,)))
+        z, index, weight, assignment = shared['z']
         if variant == 'pamc':
-            def step() -> None:
+            def pamc_step() -> None:
                 pamc_block_loss(z, index, weight, assignment, 0.5).backward()
                 z.grad = None
-        else:
-            dense = torch.zeros(n, n)
-            dense[index[0], index[1]] = weight
 
-            def step() -> None:
-                scgc_dense_loss(z, dense, 0.25).backward()
-                z.grad = None
-        step()
-        repeats = 3 if n <= 200_000 else 1
-        out['seconds'] = sorted(_timed(step, repeats))[repeats // 2]
-    elif variant in ('gcnconv', 'csr'):
+            return pamc_step, info
+        dense = torch.zeros(n, n)
+        dense[index[0], index[1]] = weight
+
+        def scgc_step() -> None:
+            scgc_dense_loss(z, dense, 0.25).backward()
+            z.grad = None
+
+        return scgc_step, info
+    if variant in ('gcnconv', 'csr'):
         from torch_geometric.nn.conv.gcn_conv import gcn_norm
         from torch_geometric.utils import dropout_edge
 
         from gcl.data.synthetic import synthetic_sbm
         from gcl.kernels import csr_propagate, gcn_adjacency
 
-        graph = synthetic_sbm(num_nodes=n, avg_degree=10, num_features=8, seed=0)
-        view, _ = dropout_edge(graph.edge_index, p=0.2)
-        del graph
-        x = torch.randn(n, 256, requires_grad=True)
+        if 'view' not in shared:
+            graph = synthetic_sbm(num_nodes=n, avg_degree=10, num_features=8, seed=0)
+            shared['view'] = dropout_edge(graph.edge_index, p=0.2)[0]
+            shared['x'] = torch.randn(n, 256, requires_grad=True)
+        view, x = shared['view'], shared['x']
+        info['edges'] = int(view.size(1))
         if variant == 'gcnconv':
             from torch_geometric.nn import GCNConv
 
             conv = GCNConv(256, 256)
 
-            def step() -> None:
+            def gcnconv_step() -> None:
                 index, weight = gcn_norm(view, None, n)
                 conv.propagate(index, x=x, edge_weight=weight).sum().backward()
                 x.grad = None
-        else:
-            def step() -> None:
-                csr_propagate(gcn_adjacency(view, n), x).sum().backward()
-                x.grad = None
+
+            return gcnconv_step, info
+
+        def csr_step() -> None:
+            csr_propagate(gcn_adjacency(view, n), x).sum().backward()
+            x.grad = None
+
+        return csr_step, info
+    raise ValueError(variant)
+
+
+def worker(spec: dict) -> dict:
+    """``mode='rss'``: one call of one variant, for its peak RSS. ``mode='time'``: every variant
+    of ``spec['group']`` built in this process, warmed up, then timed in interleaved rounds
+    (median), so their ratios share the machine's conditions."""
+    import torch
+
+    torch.set_num_threads(int(spec.get('threads', 2)))
+    torch.manual_seed(0)
+    n = int(spec['n'])
+    if spec.get('variant') == 'grace':
+        return {'variant': 'grace', 'n': n, **_grace_epoch(spec), 'peak_rss_gb': _rss_gb()}
+    shared: dict = {}
+    if spec['mode'] == 'rss':
+        step, info = _make_step(spec['variant'], n, shared)
+        start = time.perf_counter()
         step()
-        repeats = 3 if n <= 200_000 else 1
-        out['seconds'] = sorted(_timed(step, repeats))[repeats // 2]
-    elif variant == 'grace':
-        out.update(_grace_epoch(spec))
-    out['peak_rss_gb'] = _rss_gb()
+        return {'variant': spec['variant'], 'n': n, 'kind': 'rss', 'peak_rss_gb': _rss_gb(),
+                'one_call_s': time.perf_counter() - start, **info}
+    steps = {name: _make_step(name, n, shared) for name in spec['group']}
+    rounds = int(spec.get('rounds', 3))
+    if spec.get('warmup', True):
+        for step, _ in steps.values():
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, (step, _) in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    out = {'kind': 'time', 'n': n, 'rounds': rounds, 'variants': {}}
+    for name, (_, info) in steps.items():
+        middle = sorted(times[name])[rounds // 2]
+        entry = {**info, 'measured_s': middle, 'all_s': times[name]}
+        entry['seconds'] = middle / info.get('fraction', 1.0)
+        if 'flops' in info:
+            entry['gflops'] = info['flops'] / middle / 1e9
+        out['variants'][name] = entry
     return out
 
 
@@ -261,6 +280,46 @@ def _fmt_s(value: float | None) -> str:
     return f'{value:.3f}' if value < 10 else f'{value:.1f}'
 
 
+def measure_size(n: int, args: argparse.Namespace) -> list[dict]:
+    """Time each group interleaved in one worker, then one fresh worker per variant for RSS."""
+    chosen = set(args.variants)
+    groups = []
+    loss = [v for v in ('dense', 'blockwise', 'sampled') if v in chosen
+            and (v != 'dense' or n <= DENSE_MAX)]
+    if 'blockwise' in loss:
+        loss.append('mm')
+    pamc = [v for v in ('pamc', 'scgc') if v in chosen and (v != 'scgc' or n <= DENSE_MAX)]
+    prop = [v for v in ('gcnconv', 'csr') if v in chosen and (v != 'gcnconv' or n <= GCNCONV_MAX)]
+    groups = [g for g in (loss, pamc, prop) if g]
+    flat: dict[str, dict] = {}
+    for group in groups:
+        spec = {'mode': 'time', 'group': group, 'n': n, 'threads': args.threads,
+                'rounds': 3 if n <= 13752 else 1, 'warmup': n <= 50_000}
+        out = run(spec, args.timeout)
+        print(f'# time N={n} {group}: {out}', file=sys.stderr, flush=True)
+        for name in group:
+            if 'error' in out:
+                flat[name] = {'variant': name, 'n': n, 'error': out['error']}
+            else:
+                flat[name] = {'variant': name, 'n': n, **out['variants'][name]}
+    if 'mm' in flat and 'blockwise' in flat:
+        flat['blockwise']['mm_gflops'] = flat.pop('mm').get('gflops')
+        if 'dense' in flat:
+            flat['dense']['mm_gflops'] = flat['blockwise']['mm_gflops']
+    for name in list(flat):
+        if 'error' in flat[name]:
+            continue
+        rss = run({'mode': 'rss', 'variant': name, 'n': n, 'threads': args.threads},
+                  args.timeout)
+        flat[name]['peak_rss_gb'] = rss.get('peak_rss_gb')
+        print(f'# rss N={n} {name}: {rss.get("peak_rss_gb")}', file=sys.stderr, flush=True)
+    for name, reason in (('dense', 'does not fit'), ('scgc', 'does not fit'),
+                         ('gcnconv', 'does not fit')):
+        if name in chosen and name not in flat:
+            flat[name] = {'variant': name, 'n': n, 'error': reason}
+    return list(flat.values())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--worker', default=None, help=argparse.SUPPRESS)
@@ -288,21 +347,14 @@ def main() -> None:
         return
     results = []
     for n in args.sizes:
-        for variant in args.variants:
-            if variant in ('dense', 'scgc') and n > DENSE_MAX:
-                results.append({'variant': variant, 'n': n, 'error': 'does not fit'})
-                continue
-            if variant == 'gcnconv' and n > GCNCONV_MAX:
-                results.append({'variant': variant, 'n': n, 'error': 'does not fit'})
-                continue
-            spec = {'variant': variant, 'n': n, 'threads': args.threads}
-            results.append(run(spec, args.timeout))
-            print(f'# {variant} N={n}: {results[-1]}', file=sys.stderr, flush=True)
+        results += measure_size(n, args)
     if args.grace:
         for mode in ('sampled', 'blockwise'):
             spec = {'variant': 'grace', 'n': 1_000_000, 'mode': mode, 'k': args.grace_k,
                     'hidden': args.grace_hidden, 'threads': args.threads}
-            results.append(run(spec, args.timeout))
+            record = run(spec, args.timeout)
+            record.update(mode=mode, k=args.grace_k, hidden=args.grace_hidden)
+            results.append(record)
             print(f'# grace {mode}: {results[-1]}', file=sys.stderr, flush=True)
     results.append({'variant': 'meta', 'n': 0,
                     'command': f'python benchmarks/bench_kernels.py {" ".join(sys.argv[1:])}',
@@ -398,7 +450,9 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
         g, c = by.get(('gcnconv', n), {}), by.get(('csr', n), {})
         speed = f'{g["seconds"] / c["seconds"]:.1f}x' if 'seconds' in g and 'seconds' in c \
             else '-'
-        lines.append(f'| {n:,} | ~{int(8 * n):,} (view of {10 * n:,}) | '
+        edges = c.get('edges') or g.get('edges')
+        lines.append(f'| {n:,} | {edges if edges is None else f"{edges:,}"} (a p = 0.2 view of '
+                     f'{10 * n:,}) | '
                      f'{_fmt_s(g.get("seconds")) if "seconds" in g else g.get("error", "-")} | '
                      f'{_fmt_s(c.get("seconds")) if "seconds" in c else c.get("error", "-")} | '
                      f'{speed} | {g.get("peak_rss_gb", float("nan")):.2f} | '
@@ -437,7 +491,7 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
     if both:
         n = max(both)
         ratio = by[('scgc', n)]['seconds'] / by[('pamc', n)]['seconds']
-        lines.append(f'- PamC vs dense SCGC*: {ratio:.0f}x faster at N = {n:,}, the largest N '
+        lines.append(f'- PamC vs dense SCGC*: {ratio:.2f}x as fast at N = {n:,}, the largest N '
                      f'where SCGC* fits; at N = 100,000 SCGC* needs 40 GB for each [N, N] '
                      f'float32 matrix and cannot run on this 24 GB machine at all, while PamC\'s '
                      f'loss is in the table above.')
