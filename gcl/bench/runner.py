@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -154,8 +156,10 @@ def _run_in_process(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     return run(config, **kwargs)
 
 
-def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any], level: int) -> None:
+def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any], level: int,
+           parent: int) -> None:
     """Body of an isolated group: run, then send the records back (or the error)."""
+    _die_with_parent(parent)
     logging.getLogger('gcl').setLevel(level)  # the run's log.txt keeps the parent's verbosity
     try:
         result = _run_in_process(config, **kwargs)
@@ -166,6 +170,20 @@ def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any], level: int
         conn.close()
 
 
+def _die_with_parent(parent: int) -> None:
+    """Linux: SIGKILL this process when the bench process dies (a killed bench leaves no orphan
+    run); exit at once if it died while this process was starting."""
+    if sys.platform.startswith('linux'):
+        try:
+            import ctypes
+
+            ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, int(signal.SIGKILL))  # PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _run_isolated(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """:func:`gcl.train.run.run` in a fresh ``spawn`` process; errors come back as GCLError."""
     import multiprocessing
@@ -173,7 +191,8 @@ def _run_isolated(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     ctx = multiprocessing.get_context('spawn')
     receiver, sender = ctx.Pipe(duplex=False)
     level = logging.getLogger('gcl').getEffectiveLevel()
-    proc = ctx.Process(target=_child, args=(sender, config, kwargs, level), daemon=True)
+    proc = ctx.Process(target=_child, args=(sender, config, kwargs, level, os.getpid()),
+                       daemon=True)
     proc.start()
     sender.close()
     try:
