@@ -231,6 +231,7 @@ def test_real_tiny_grace_run_then_resume(tmp_path, data_root, monkeypatch):
     assert run_cells(cells, results, run_fn=must_not_run).skipped == 1
 
 
+@pytest.mark.slow  # a second spawned process (~10-20 s on two busy cores)
 def test_isolated_failure_comes_back_as_an_error(tmp_path):
     cells = expand_grid(['grace'], ['cora'], [0], tasks=['node'], epochs=1,
                         overrides={'data.options.bogus': 1})
