@@ -128,8 +128,10 @@ def load_kernel_points(path: str | os.PathLike) -> list[dict[str, Any]]:
 
     Column names are matched loosely: nodes from ``num_nodes`` / ``N``; the series from
     ``series`` / ``variant`` / ``kernel``; time from ``seconds`` or any ``*_s`` column;
-    memory from ``memory_mb`` or any ``*_mb`` / ``*_mib`` column. A wide row with several
-    ``<variant>_s`` columns (``baseline_s``, ``gcl_s``) becomes one point per variant.
+    memory from ``memory_mb``, any ``*_mb`` / ``*_mib`` column, or ``*_gb`` (x1000, as
+    ``benchmarks/bench_kernels.py --json`` writes ``peak_rss_gb``). A wide row with several
+    ``<variant>_s`` columns (``baseline_s``, ``gcl_s``) becomes one point per variant. Rows
+    without a positive node count (``meta``) or without numbers (``error``) are skipped.
     """
     path = Path(path)
     if not path.is_file():
@@ -150,9 +152,15 @@ def load_kernel_points(path: str | os.PathLike) -> list[dict[str, Any]]:
         mems = {k.rsplit('_', 1)[0]: row[k] for k in row
                 if k.lower().endswith(('_mb', '_mib')) and row[k] not in (None, '')}
         if 'seconds' in row or 'memory_mb' in row or not times:
-            points.append({'series': base or 'kernel', 'num_nodes': float(nodes),
-                           'seconds': _float(row.get('seconds')),
-                           'memory_mb': _float(row.get('memory_mb'))})
+            memory = _float(row.get('memory_mb'))
+            if memory is None:  # bench_kernels.py --json writes peak_rss_gb
+                gb = next((row[k] for k in row if k.lower().endswith('_gb')
+                           and row[k] not in (None, '')), None)
+                memory = None if _float(gb) is None else 1000 * _float(gb)
+            point = {'series': base or 'kernel', 'num_nodes': float(nodes),
+                     'seconds': _float(row.get('seconds')), 'memory_mb': memory}
+            if point['num_nodes'] > 0 and (point['seconds'] is not None or memory is not None):
+                points.append(point)
             continue
         for variant, seconds in times.items():
             memory = mems.get(variant, mems.get(f'{variant}_peak'))
@@ -192,7 +200,7 @@ def plot_kernel_scaling(points: Sequence[Mapping[str, Any]], stem: str | os.Path
             if pts:
                 xs, ys = zip(*pts, strict=True)
                 ax.plot(xs, ys, marker='o', label=name)
-    for ax, label in ((ax_time, 'seconds'), (ax_mem, 'peak memory (MiB)')):
+    for ax, label in ((ax_time, 'seconds'), (ax_mem, 'peak memory (MB)')):
         ax.set_xscale('log')
         ax.set_yscale('log')
         ax.set_xlabel('nodes')

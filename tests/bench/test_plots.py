@@ -72,6 +72,18 @@ def test_kernel_points_from_long_json(tmp_path):
                                            'seconds': 1.0, 'memory_mb': 20.0}
 
 
+def test_kernel_points_from_bench_kernels_json(tmp_path):
+    data = tmp_path / 'kernels.json'
+    data.write_text(json.dumps([
+        {'variant': 'dense', 'n': 2708, 'seconds': 0.2, 'peak_rss_gb': 0.5, 'gflops': 9.0},
+        {'variant': 'blockwise', 'n': 2708, 'seconds': 0.1, 'peak_rss_gb': 0.25},
+        {'variant': 'dense', 'n': 50000, 'error': 'does not fit'},
+        {'variant': 'meta', 'n': 0, 'command': 'python benchmarks/bench_kernels.py'}]))
+    assert load_kernel_points(data) == [
+        {'series': 'dense', 'num_nodes': 2708.0, 'seconds': 0.2, 'memory_mb': 500.0},
+        {'series': 'blockwise', 'num_nodes': 2708.0, 'seconds': 0.1, 'memory_mb': 250.0}]
+
+
 def test_training_curves(tmp_path):
     history = [{'epoch': e, 'loss': 9 - e / 10, 'seconds': 0.1} for e in range(1, 31)]
     for h in history[9::10]:
