@@ -328,7 +328,9 @@ def main() -> None:
     parser.add_argument('--grace', action='store_true', help='also the 1M-node GRACE epochs')
     parser.add_argument('--grace-hidden', type=int, default=32)
     parser.add_argument('--grace-k', type=int, default=256)
-    parser.add_argument('--threads', type=int, default=2)
+    # One thread: on a machine shared with other jobs, two torch threads stall at every
+    # parallel region's barrier when one is descheduled (20-50x slower measured here).
+    parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--timeout', type=int, default=900)
     parser.add_argument('--json', default=None, help='write the raw results here too')
     parser.add_argument('--out', default=None, help='write the Markdown report here '
