@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from gcl.cli import common
 from gcl.cli.bench import bench
 from gcl.cli.communities import communities

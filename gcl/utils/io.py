@@ -67,7 +67,7 @@ def append_jsonl(path: str | os.PathLike, record: dict[str, Any]) -> None:
 
 def read_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, record)``; malformed lines are logged with their number and skipped."""
-    with open(path, encoding='utf-8') as fh:
+    with open(path, encoding='utf-8', errors='replace') as fh:  # bad bytes fail json, not us
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

@@ -1,0 +1,45 @@
+"""Atomic writes and tolerant JSONL reading."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from gcl.utils.io import append_jsonl, atomic_save_torch, atomic_write_text, read_jsonl
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    atomic_write_text(tmp_path / 'a.txt', 'hello')
+    atomic_save_torch({'w': torch.ones(2)}, tmp_path / 'b.pt')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a.txt', 'b.pt']
+
+
+def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
+    target = tmp_path / 'a.txt'
+    atomic_write_text(target, 'old')
+
+    def boom(*args, **kwargs):
+        raise OSError('disk full')
+
+    monkeypatch.setattr('gcl.utils.io.os.replace', boom)
+    with pytest.raises(OSError, match='disk full'):
+        atomic_write_text(target, 'new')
+    assert target.read_text() == 'old'
+    assert [p.name for p in tmp_path.iterdir()] == ['a.txt']
+
+
+def test_read_jsonl_skips_bad_lines_with_line_numbers(tmp_path, caplog):
+    path = tmp_path / 'r.jsonl'
+    append_jsonl(path, {'a': 1})
+    with open(path, 'ab') as fh:
+        fh.write(b'{"torn": \n')            # line 2: truncated
+        fh.write(b'\xff\xfe not utf-8\n')   # line 3: bad bytes
+        fh.write(b'[1, 2]\n')               # line 4: not an object
+    append_jsonl(path, {'b': torch.tensor(2)})
+    with caplog.at_level(logging.WARNING):
+        rows = list(read_jsonl(path))
+    assert rows == [(1, {'a': 1}), (5, {'b': 2})]
+    for lineno in (2, 3, 4):
+        assert f':{lineno}:' in caplog.text
