@@ -3,8 +3,8 @@
 1. ``--steps``: for each dataset, the shipped config (``gcl/configs/gcool/<dataset>.yaml``, the
    official ``param/*.json``) is built and one optimiser step is timed with the community terms
    on (``alpha > 0``, the first ``0.2 * stride`` epochs) and off (plain node loss, every later
-   epoch); the median of ``--repeats`` steps after one warm-up step. Projected full-run time =
-   ``0.2 * stride`` steps on + the rest off.
+   epoch); the median of ``--repeats`` steps after ``--warmup`` untimed ones (default 1).
+   Projected full-run time = ``0.2 * stride`` steps on + the rest off.
 2. ``--deca``: the official dense DeCA (``N x N`` adjacency, ``R^T A R``) against gcl's sparse
    ``O(|E| K)`` form, forward + backward, each variant in a fresh subprocess for its peak RSS.
 
@@ -51,7 +51,7 @@ print(json.dumps({'seconds': sorted(times[1:])[len(times[1:]) // 2], 'value': fl
 '''
 
 
-def time_steps(name: str, repeats: int) -> dict:
+def time_steps(name: str, repeats: int, warmup: int = 1) -> dict:
     from gcl.config import load_config
     from gcl.data import load_dataset
     from gcl.methods import GCooL
@@ -70,14 +70,14 @@ def time_steps(name: str, repeats: int) -> dict:
            'D': config['encoder']['hidden']}
     for phase, epoch in (('on', 1), ('off', epochs)):
         times = []
-        for _ in range(repeats + 1):
+        for _ in range(repeats + warmup):
             start = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
             loss = method.step(model, data, epoch)
             loss.backward()
             optimizer.step()
             times.append(time.perf_counter() - start)
-        out[f'step_{phase}_s'] = statistics.median(times[1:])
+        out[f'step_{phase}_s'] = statistics.median(times[warmup:])
     steps_on = min(epochs, int(rate * stride))
     out['projected_run_min'] = (steps_on * out['step_on_s']
                                 + (epochs - steps_on) * out['step_off_s']) / 60
@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument('--deca', action='store_true')
     parser.add_argument('--datasets', nargs='+', default=['amazon-photo', 'coauthor-cs'])
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1, help='untimed steps first (--steps)')
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f'# {time.strftime("%Y-%m-%d %H:%M")}, torch {torch.__version__}, 1 thread')
@@ -98,7 +99,7 @@ def main() -> None:
               'projected run (min) |')
         print('|---|---|---|---|---|---|---|')
         for name in args.datasets:
-            r = time_steps(name, args.repeats)
+            r = time_steps(name, args.repeats, args.warmup)
             print(f"| {name} | {r['H']} | {r['D']} | {r['epochs']} | {r['step_on_s']:.2f} | "
                   f"{r['step_off_s']:.2f} | {r['projected_run_min']:.0f} |", flush=True)
     if args.deca:
