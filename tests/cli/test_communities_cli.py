@@ -6,8 +6,9 @@ import json
 
 import pytest
 import torch
-from gcl.cli.main import app
 from typer.testing import CliRunner
+
+from gcl.cli.main import app
 
 runner = CliRunner()
 
