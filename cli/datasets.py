@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from gcl.cli import common
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)

@@ -1,5 +1,6 @@
 """Datasets: the catalog, offline-first loaders, custom graphs and validation."""
 
+from gcl.data.acm3025 import build_acm_pap  # noqa: F401  (registers acm)
 from gcl.data.catalog import CATALOG, DatasetSpec, get_spec, list_datasets
 from gcl.data.custom import from_csv, from_edge_index, from_networkx, from_scipy
 from gcl.data.loaders import (
@@ -10,7 +11,6 @@ from gcl.data.loaders import (
     load_dataset,
 )
 from gcl.data.multiplex import is_multiplex, multiplex_layer, relation_names
-from gcl.data.acm3025 import build_acm_pap  # noqa: F401  (registers acm)
 from gcl.data.synthetic import synthetic_sbm  # noqa: F401  (registers synthetic-sbm)
 from gcl.data.validate import check_graph
 

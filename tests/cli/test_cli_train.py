@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from gcl.cli.main import app
 from typer.testing import CliRunner
+
+from gcl.cli.main import app
 
 runner = CliRunner()
 
