@@ -260,8 +260,18 @@ def accuracy(args: argparse.Namespace) -> None:
     data = load_dataset(args.dataset)
     for seed in _seeds(args.seeds):
         config = load_config(args.method, args.dataset, overrides={**overrides, 'seed': seed})
+        resume = None
+        if args.resume_from:
+            # continue the latest run of this (method, dataset, seed) under --resume-from: a
+            # long training split into commands; the checkpoint restores model, Adam and RNG
+            runs = sorted(Path(args.resume_from).glob(f'{args.method}-{args.dataset}-seed{seed}-*'))
+            if not runs:
+                raise SystemExit(f'no run of {args.method} on {args.dataset} seed {seed} '
+                                 f'under {args.resume_from}')
+            resume = runs[-1] / 'checkpoint.pt'
         start = time.perf_counter()
-        out = run(config, out_dir=args.out, results_file=results, tasks=tasks, data=data)
+        out = run(config, out_dir=args.out, results_file=results, tasks=tasks, data=data,
+                  resume=resume)
         line = {task: {k: v for k, v in m.items() if isinstance(v, float)}
                 for task, m in out['metrics'].items()}
         if 'node' in tasks or 'cluster' in tasks:
@@ -341,6 +351,8 @@ def main() -> None:
     p.add_argument('--tasks', default='node,cluster,link')
     p.add_argument('--set', action='append', help='config override key=value (repeatable)')
     p.add_argument('--out', default=str(ROOT / 'runs' / 'issue5'))
+    p.add_argument('--resume-from', help='folder whose latest run of each seed is continued '
+                   'up to --epochs (split a long training over several commands)')
     p.add_argument('--results', default=str(DEFAULT_RESULTS))
     p.set_defaults(func=accuracy)
     p = sub.add_parser('summary', help='mean ± std table of a results file')
