@@ -398,6 +398,15 @@ cluster weights built block by block). Meta-node / community sums use `gcl.kerne
 a CSR SpMM (`GCNEncoder(propagation='csr')`, chosen by `'auto'` once GCNConv's [E, C] message
 tensor would pass 256 MiB).
 
+Reading the tables: the machine's two cores were shared with other developers' jobs during the
+run (1-minute load average between about 2 and 6), so absolute times are pessimistic and vary;
+the kernels compared in one table row were timed in one process, interleaved, to share those
+conditions. The kernel tables use D = 128; the 1M-node GRACE run uses `encoder.hidden=32`
+(projections of 32 dimensions), which is why its whole epoch is faster than the D = 128 sampled
+kernel alone at N = 1M. "blockwise / mm" compares the kernel's matrix-product FLOPs per second with
+a plain `torch.mm` on its [128, D] x [D, N] block shape: at small N that product runs from cache
+and the kernel's element-wise passes (exp, scaling, masks) weigh more.
+
 """
 
 
@@ -420,11 +429,17 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
               'dense peak RSS GB | blockwise peak RSS GB | sampled peak RSS GB | '
               'blockwise GFLOP/s | dense GFLOP/s | torch.mm GFLOP/s | blockwise / mm |',
               '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    notes = ['', f'Dense (and SCGC* below) is not run above N = {DENSE_MAX:,}: at N = 50,000 one '
+             '[N, N] float32 matrix is 10 GB and the dense forward + backward keeps about six '
+             '(`gcl.kernels.dense_peak_bytes`), 60 GB on a 24 GB machine. GCNConv is not run '
+             f'above N = {GCNCONV_MAX:,}: at 1M nodes each [E, 256] message tensor is 8 GB. '
+             'torch.mm is timed on the blockwise block shape [128, D] x [D, N], interleaved '
+             'with the kernels.']
     for n in args.sizes:
         d, b, s = (by.get((v, n), {}) for v in ('dense', 'blockwise', 'sampled'))
         speed = (f'{d["seconds"] / b["seconds"]:.2f}x faster' if 'seconds' in d
                  and 'seconds' in b else '-')
-        frac = f' (from {b["fraction"]:.1%} of the blocks)' if b.get('fraction') else ''
+        frac = f' (from {b["fraction"]:.3%} of the blocks)' if b.get('fraction') else ''
         mm = b.get('mm_gflops')
         lines.append(
             f'| {n:,} | {_fmt_s(d.get("seconds")) if "seconds" in d else d.get("error", "-")} '
@@ -434,6 +449,7 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
             f'{b.get("gflops", float("nan")):.1f} | {d.get("gflops", float("nan")):.1f} | '
             f'{mm if mm is None else round(mm, 1)} | '
             f'{(b["gflops"] / mm) if mm and "gflops" in b else float("nan"):.0%} |')
+    lines += notes
     lines += ['', '### PamC block loss vs SCGC* dense loss (d = 10, K = 10, 11 positives per node)',
               '', '| N | SCGC* s | PamC s | SCGC* / PamC | SCGC* peak RSS GB | '
               'PamC peak RSS GB |', '|---|---|---|---|---|---|']
