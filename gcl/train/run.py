@@ -120,6 +120,10 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                 metrics.update(evaluate_embeddings(z, data, config, node_tasks))
                 timings['eval'] = time.perf_counter() - start
             _write_history(tmp_dir / 'history.jsonl', method.history_)
+            # Methods with their own clustering head (PamC) report its protocols beside k-means.
+            for name, values in (getattr(method, 'clustering_metrics_', None) or {}).items():
+                if 'cluster' in tasks and isinstance(values, dict):
+                    metrics[f'cluster:{name}'] = values
         if 'link' in tasks:
             ev = config['eval']
             train_data, edge_split = split_edges(data, val_ratio=float(ev['link_val']),
