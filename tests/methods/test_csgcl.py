@@ -97,8 +97,9 @@ def test_configs_and_errors(sbm_graph, cache):
 
 
 def test_cli_trains_csgcl(tmp_path, data_root, monkeypatch):
-    from gcl.cli.main import app
     from typer.testing import CliRunner
+
+    from gcl.cli.main import app
 
     monkeypatch.setenv('GCL_DATA_ROOT', str(data_root))
     monkeypatch.setenv('GCL_CACHE_DIR', str(tmp_path / 'cache'))

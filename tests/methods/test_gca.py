@@ -65,8 +65,9 @@ def test_config_override_and_errors(sbm_graph):
 
 
 def test_cli_trains_gca_with_pagerank(tmp_path, data_root, monkeypatch):
-    from gcl.cli.main import app
     from typer.testing import CliRunner
+
+    from gcl.cli.main import app
 
     monkeypatch.setenv('GCL_DATA_ROOT', str(data_root))
     monkeypatch.chdir(tmp_path)
