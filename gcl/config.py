@@ -22,8 +22,8 @@ import yaml
 
 from gcl.errors import GCLConfigError
 
-__all__ = ['merge_config', 'load_config', 'parse_overrides', 'shipped_config', 'flatten',
-           'set_path', 'leaf_paths', 'shipped_config_names']
+__all__ = ['merge_config', 'load_config', 'apply_overrides', 'parse_overrides', 'shipped_config',
+           'flatten', 'set_path', 'leaf_paths', 'shipped_config_names']
 
 # Keys that may hold free-form dicts (no schema check below them).
 _FREE_SECTIONS = {'options'}
@@ -79,13 +79,14 @@ def set_path(config: dict[str, Any], path: str, value: Any) -> None:
 
 def merge_config(schema: Mapping[str, Any], *layers: Mapping[str, Any] | None,
                  source: str = 'config',
-                 open_key: Callable[[str, dict[str, Any]], str | None] | None = None
-                 ) -> dict[str, Any]:
+                 open_key: Callable[[str, dict[str, Any]], str | None] | None = None,
+                 paths: dict[str, str] | None = None) -> dict[str, Any]:
     """Deep-merge ``layers`` over ``schema``; keys absent from ``schema`` raise.
 
     ``open_key(key, merged)`` may place a key the schema lacks (default: an option of the
     configured loss class, :func:`_loss_option`); it sees the config merged from all layers and
-    returns the dotted path, or ``None`` to keep the error.
+    returns the dotted path, or ``None`` to keep the error. ``paths``, when given, is filled with
+    each layer key's resolved dotted path (``'tau'`` -> ``'loss.tau'``).
     """
     result = copy.deepcopy(dict(schema))
     deferred: list[tuple[str, Any, GCLConfigError]] = []
@@ -99,11 +100,15 @@ def merge_config(schema: Mapping[str, Any], *layers: Mapping[str, Any] | None,
                 deferred.append((key, value, exc))
                 continue
             set_path(result, path, copy.deepcopy(value))
+            if paths is not None:
+                paths[key] = path
     for key, value, exc in deferred:
         path = (open_key or _loss_option)(key, result)
         if path is None:
             raise exc
         set_path(result, path, copy.deepcopy(value))
+        if paths is not None:
+            paths[key] = path
     return result
 
 
@@ -225,3 +230,19 @@ def load_config(method: str, dataset: str, *, config_file: str | Path | None = N
     config['provenance'] = (shipped or {}).get('provenance', 'gcl defaults (no paper config '
                                                f'shipped for {cls.name} on {dataset_name})')
     return config
+
+
+def apply_overrides(config: Mapping[str, Any], overrides: Mapping[str, Any], *,
+                    paths: dict[str, str] | None = None) -> dict[str, Any]:
+    """A copy of the resolved ``config`` with ``overrides`` applied as ``--set`` would apply them.
+
+    Keys are resolved exactly as in :func:`load_config` (dotted paths, unique leaf names, loss
+    options, generated-dataset options); unknown keys raise :class:`GCLConfigError`. ``paths``
+    is filled as in :func:`merge_config`. Used by :func:`gcl.train.sweep.sweep` to place each
+    point of a grid on one base config.
+    """
+    from gcl.methods import get_method
+
+    schema = get_method(config['method']).default_config()
+    return merge_config(schema, config, overrides, open_key=_open_key(str(config['dataset'])),
+                        paths=paths)
