@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from gcl.utils.seed import seed_everything
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['run', 'evaluate_embeddings']
+__all__ = ['run', 'evaluate_embeddings', 'load_data', 'link_split', 'resolve_tasks']
 
 _TASKS = ('node', 'cluster', 'link')
 
@@ -54,38 +55,65 @@ def evaluate_embeddings(z: torch.Tensor, data: Any, config: dict[str, Any], task
     return out
 
 
+def resolve_tasks(config: Mapping[str, Any], tasks: list[str] | None = None) -> list[str]:
+    """``tasks``, or ``config['eval']['tasks']`` when ``None``; unknown names raise."""
+    tasks = list(tasks if tasks is not None else config['eval']['tasks'])
+    unknown = [t for t in tasks if t not in _TASKS]
+    if unknown:
+        raise GCLConfigError(f'unknown task(s) {unknown}; choose from {list(_TASKS)}')
+    return tasks
+
+
+def load_data(config: Mapping[str, Any], root: str | os.PathLike | None = None) -> Any:
+    """The graph ``config`` names (``dataset``, ``data.normalize_features``, ``data.options``)."""
+    return load_dataset(config['dataset'], root,
+                        normalize_features=bool(config['data']['normalize_features']),
+                        **dict(config['data'].get('options') or {}))
+
+
+def link_split(data: Any, config: Mapping[str, Any]) -> tuple[Any, dict]:
+    """The link-prediction split of a run: ``(train_data, edge_split)`` from
+    :func:`gcl.eval.split_edges` with ``eval.link_val`` / ``eval.link_test`` and the run's seed
+    (the encoder for ``'link'`` is trained on ``train_data`` only)."""
+    from gcl.eval import split_edges
+
+    ev = config['eval']
+    return split_edges(data, val_ratio=float(ev['link_val']), test_ratio=float(ev['link_test']),
+                       random_state=int(config['seed']))
+
+
 def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         out_dir: str | os.PathLike = 'runs', device: str = 'auto', progress: bool = False,
         resume: str | os.PathLike | None = None, results_file: str | os.PathLike | None = None,
-        tasks: list[str] | None = None, data: Any = None, save_embeddings: bool = True
-        ) -> dict[str, Any]:
+        tasks: list[str] | None = None, data: Any = None, save_embeddings: bool = True,
+        sweep: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """Train ``config['method']`` on ``config['dataset']`` and evaluate it.
 
     Writes ``<out_dir>/<method>-<dataset>-seed<seed>-<time>/`` (``config.yaml``, ``metrics.json``,
     ``history.jsonl``, ``embeddings.pt``, ``checkpoint.pt``) -- built in a hidden temporary folder
     and renamed into place only when complete -- and appends one JSON line per task to
-    ``results_file`` (default ``<out_dir>/results.jsonl``).
+    ``results_file`` (default ``<out_dir>/results.jsonl``). ``sweep`` (task -> how this config
+    was chosen, from :func:`gcl.train.sweep.sweep`) is written to ``sweep.json`` and into each
+    task's records as ``'sweep'``.
 
     Returns:
         ``{'run_dir', 'metrics': {task: {...}}, 'records': [...], 'config'}``.
     """
     from gcl.bench.rankme import callbacks_from_config
-    from gcl.eval import split_edges
     from gcl.methods import get_method
 
-    tasks = list(tasks if tasks is not None else config['eval']['tasks'])
-    unknown = [t for t in tasks if t not in _TASKS]
-    if unknown:
-        raise GCLConfigError(f'unknown task(s) {unknown}; choose from {list(_TASKS)}')
+    tasks = resolve_tasks(config, tasks)
     seed = seed_everything(int(config['seed']))
     if data is None:
-        data = load_dataset(config['dataset'], root,
-                            normalize_features=bool(config['data']['normalize_features']),
-                            **dict(config['data'].get('options') or {}))
+        data = load_data(config, root)
     cls = get_method(config['method'])
     out_dir = Path(out_dir)
     stamp = time.strftime('%Y%m%d-%H%M%S')
-    name = f"{config['method']}-{config['dataset']}-seed{seed}-{stamp}"
+    name = stem = f"{config['method']}-{config['dataset']}-seed{seed}-{stamp}"
+    for i in range(2, 1000):  # two runs of one seed within a second (a sweep's two choices)
+        if not (out_dir / name).exists():
+            break
+        name = f'{stem}-{i}'
     final_dir = out_dir / name
     tmp_dir = out_dir / f'.partial-{name}'
     if tmp_dir.exists():
@@ -96,6 +124,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
     logging.getLogger('gcl').addHandler(handler)
     try:
         atomic_write_text(tmp_dir / 'config.yaml', yaml.safe_dump(config, sort_keys=False))
+        if sweep:
+            atomic_write_text(tmp_dir / 'sweep.json', json.dumps(sweep, indent=2, default=str))
         data_sha = data_checksum(data)
         metrics: dict[str, dict[str, Any]] = {}
         timings: dict[str, float] = {}
@@ -125,10 +155,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                 if 'cluster' in tasks and isinstance(values, dict):
                     metrics[f'cluster:{name}'] = values
         if 'link' in tasks:
-            ev = config['eval']
-            train_data, edge_split = split_edges(data, val_ratio=float(ev['link_val']),
-                                                 test_ratio=float(ev['link_test']),
-                                                 random_state=seed)
+            train_data, edge_split = link_split(data, config)
             seed_everything(seed)
             link_method = cls(config).fit(train_data, device=device, progress=progress,
                                           callbacks=callbacks_from_config(config))
@@ -145,14 +172,17 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         atomic_write_text(tmp_dir / 'metrics.json', json.dumps(summary, indent=2, default=str))
         records = []
         for task, values in metrics.items():
-            record = make_record(config=config, task=task.split(':')[0], metrics=values,
+            base = task.split(':')[0]
+            record = make_record(config=config, task=base, metrics=values,
                                  wall_s=sum(timings.values()),
                                  epochs=int(config['optim']['epochs']), device=str(method.device_),
                                  data_sha=data_sha,
                                  extra={'run_dir': str(final_dir),
                                         'seconds_per_epoch': summary['seconds_per_epoch'],
-                                        **({'selection': selected[task.split(':')[0]]}
-                                           if task.split(':')[0] in selected else {})})
+                                        **({'selection': selected[base]}
+                                           if base in selected else {}),
+                                        **({'sweep': dict(sweep[base])}
+                                           if sweep and base in sweep else {})})
             records.append(record)
     except BaseException:
         logging.getLogger('gcl').removeHandler(handler)
