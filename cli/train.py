@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from gcl.cli import common
 
@@ -29,6 +30,30 @@ def _seeds(values: list[str] | None) -> list[int]:
                 raise GCLConfigError(f'--seed expects integers or ranges like 0-4, got {part!r}') \
                     from exc
     return seeds
+
+
+def _sweep_table(title: str, result: dict[str, Any]) -> Table:
+    """One row per candidate: the swept values, RankMe per training graph, what it was run for."""
+    table = Table(title=title, title_justify='left')
+    for key in result['keys']:
+        table.add_column(key)
+    graphs = list(result['selected'])
+    names = {'full': 'full graph', 'link': 'link-training graph'}
+    for graph in graphs:
+        table.add_column('RankMe' + (f' ({names[graph]})' if len(graphs) > 1 else ''),
+                         justify='right')
+    table.add_column('selected for')
+    chosen = {r['index']: r['tasks'] for r in result['runs']}
+    for i, candidate in enumerate(result['candidates']):
+        cells = [str(candidate['point'][key]) for key in result['keys']]
+        for graph in graphs:
+            score = candidate['scores'][graph]
+            epoch = f" (epoch {score['epoch']})" if score.get('epoch') is not None else ''
+            cells.append('diverged' if score['rankme'] is None else
+                         f"{score['rankme']:.3f}{epoch}")
+        cells.append(('* ' + ', '.join(chosen[i] or ['train'])) if i in chosen else '')
+        table.add_row(*cells)
+    return table
 
 
 @common.handle_errors
@@ -68,6 +93,15 @@ def train(
         help='Which epoch to keep: last (default) or rankme (the highest RankMe in the second '
              'half of training, chosen without labels; sets train.select, see '
              'train.select_after).')] = None,
+    sweep_: Annotated[list[str] | None, typer.Option(
+        '--sweep', help='Choose hyper-parameters without labels: KEY=V1,V2,... (keys as in --set; '
+                        'repeat for a grid: the cartesian product). Per seed, one model is trained '
+                        'per point on an unlabelled copy of the graph and the highest RankMe wins '
+                        '(of the kept epoch with --select rankme, else of the last epoch); only '
+                        'the winner is evaluated and recorded, with all candidates, in sweep.json '
+                        'and its records. Link prediction chooses on the graph without its '
+                        'held-out edges, so its winner may differ (then two run directories). '
+                        'Sweep values replace --set/--config values of the same option.')] = None,
     quiet: Annotated[bool, typer.Option('--quiet', '-q', help='No progress bar or info logs.')
                      ] = False,
     fmt: Annotated[str, typer.Option('--format', help='table or json')] = 'table',
@@ -76,11 +110,20 @@ def train(
 
     Prints node classification (linear probe), clustering (k-means) and link prediction (edges
     held out before training) results, and writes a run directory plus one JSON line per task.
+
+    With --sweep KEY=V1,V2 the hyper-parameters are chosen by RankMe, without labels: a table of
+    the candidates comes first, and only the chosen point is evaluated (no test number exists
+    for the others, so none can sway the choice).
     """
     from gcl.config import load_config, parse_overrides
+    from gcl.errors import GCLConfigError
     from gcl.train.run import run
+    from gcl.train.sweep import parse_sweeps, sweep
 
     common.setup_logging(quiet)
+    grid = parse_sweeps(sweep_) if sweep_ else None
+    if grid and resume is not None:
+        raise GCLConfigError('--resume continues one training; it cannot be combined with --sweep')
     overrides = parse_overrides(set_ or [])
     if epochs is not None:
         overrides['optim.epochs'] = epochs
@@ -99,16 +142,26 @@ def train(
     outputs = []
     for one_seed in _seeds(seed) or [int(base['seed'])]:
         cfg = dict(base, seed=one_seed)
-        result = run(cfg, root=root, out_dir=out, device=device,
-                     progress=common.show_progress(quiet), resume=resume, results_file=results,
-                     tasks=task_list)
-        outputs.append({'seed': one_seed, 'run_dir': str(result['run_dir']),
-                        'metrics': result['metrics']})
+        if grid:
+            result = sweep(cfg, grid, root=root, out_dir=out, device=device,
+                           progress=common.show_progress(quiet), results_file=results,
+                           tasks=task_list)
+            outputs.append({'seed': one_seed, **result})
+        else:
+            result = run(cfg, root=root, out_dir=out, device=device,
+                         progress=common.show_progress(quiet), resume=resume,
+                         results_file=results, tasks=task_list)
+            outputs.append({'seed': one_seed, 'run_dir': str(result['run_dir']),
+                            'metrics': result['metrics']})
 
         def render(result: dict = result, one_seed: int = one_seed, cfg: dict = cfg) -> None:
             title = f"{cfg['method']} on {cfg['dataset']} (seed {one_seed})"
+            if grid:
+                common.stdout.print(_sweep_table(f'{title}: candidates by RankMe (no labels)',
+                                                 result))
             common.stdout.print(common.metrics_table(title, result['metrics']))
-            common.stderr.print(f"run directory: {result['run_dir']}")
+            for one_run in result.get('runs') or [result]:
+                common.stderr.print(f"run directory: {one_run['run_dir']}")
 
         if fmt != 'json':
             common.emit(None, fmt, render)

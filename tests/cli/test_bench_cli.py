@@ -14,13 +14,6 @@ from gcl.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path, data_root, monkeypatch):
-    monkeypatch.setenv('GCL_DATA_ROOT', str(data_root))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _fake_run(calls):
     def run(config, *, tasks, **kwargs):
         calls.append((config['dataset'], config['seed'], list(tasks)))

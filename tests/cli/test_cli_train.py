@@ -12,13 +12,6 @@ from gcl.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path, data_root, monkeypatch):
-    monkeypatch.setenv('GCL_DATA_ROOT', str(data_root))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_help_for_every_command():
     for args in ([], ['train'], ['evaluate'], ['embed'], ['datasets'], ['datasets', 'list'],
                  ['datasets', 'info'], ['methods'], ['methods', 'list'], ['methods', 'show']):
