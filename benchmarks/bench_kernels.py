@@ -37,7 +37,7 @@ PROP_VARIANTS = ['gcnconv', 'csr']
 DIM = 128
 NUM_NEGATIVES = 256
 FULL_BLOCKWISE_MAX = 13752          # above: time a fraction of the blocks
-FRACTION_BLOCKS = 2                 # blocks of 128 anchors timed there
+FRACTION_BLOCKS = 4                 # anchor blocks timed there (spread over the rows)
 DENSE_MAX = 13752                   # above: the [N, N] matrices do not fit (see KERNELS.md)
 GCNCONV_MAX = 200_000               # above: its [E, 256] message tensors (8 GB each) do not fit
 
@@ -74,25 +74,26 @@ def _make_step(variant: str, n: int, shared: dict):  # noqa: ANN202
         if variant == 'blockwise' and n > FULL_BLOCKWISE_MAX:
             u = F.normalize(h1.detach(), dim=1)
             v = F.normalize(h2.detach(), dim=1)
-            stop = min(n, FRACTION_BLOCKS * block)
+            starts = _sample_starts(n, block, FRACTION_BLOCKS)
             shift = bw._fixed_shift(u, v, None, None, 0.4)
             lse = torch.full((n,), math.log(2 * n) + shift)
             grad = torch.full((n,), 1.0 / n)
             opts = (0.4, block, True, True, True)
 
             def fraction() -> None:
-                bw._forward_shifted(u, v, None, None, shift, *opts, stop_row=stop)
-                _backward_fraction(bw, u, v, lse, grad, shift, opts, stop)
+                bw._forward_shifted(u, v, None, None, shift, *opts, starts=starts)
+                _backward_fraction(bw, u, v, lse, grad, shift, opts, starts)
 
-            info['fraction'] = stop / n
-            info['flops'] = 10 * 2.0 * stop * n * DIM
+            info['flops'] = blockwise_flops(n, DIM, block, starts)
+            info['fraction'] = info['flops'] / blockwise_flops(n, DIM, block)
             return fraction, info
         kwargs: dict = {'mode': variant}
         if variant == 'sampled':
             kwargs['num_negatives'] = NUM_NEGATIVES
         if variant == 'blockwise':
             kwargs['block_size'] = block
-        info['flops'] = (12 if variant == 'dense' else 10) * 2.0 * n * n * DIM
+        info['flops'] = (12 * 2.0 * n * n * DIM if variant == 'dense'
+                         else blockwise_flops(n, DIM, block))
 
         def loss_step() -> None:
             contrastive_loss(h1, h2, 0.4, **kwargs).backward()
@@ -197,10 +198,33 @@ def worker(spec: dict) -> dict:
     return out
 
 
-def _backward_fraction(bw, u, v, lse, grad, shift, opts, stop):  # noqa: ANN001, ANN202
-    """The shifted backward restricted to the anchor rows ``[0, stop)`` (same per-block work)."""
+def _backward_fraction(bw, u, v, lse, grad, shift, opts, starts):  # noqa: ANN001, ANN202
+    """The shifted backward restricted to the anchor blocks beginning at ``starts``."""
     return bw._backward_shifted(u, v, None, None, lse, lse, grad, grad, False, shift, *opts,
-                                stop_row=stop)
+                                starts=starts)
+
+
+def _sample_starts(n: int, block: int, count: int) -> list[int]:
+    """``count`` anchor blocks spread evenly over the rows: with triangular intra-view blocks a
+    block's cost falls linearly with its start, so an even spread estimates the mean."""
+    blocks = math.ceil(n / block)
+    picks = sorted({int(round((k + 0.5) * blocks / count - 0.5)) for k in range(count)})
+    return [min(b, blocks - 1) * block for b in picks]
+
+
+def blockwise_flops(n: int, d: int, block: int, starts: list[int] | None = None) -> float:
+    """Matrix-product FLOPs of the blockwise symmetric GRACE kernel (forward + backward) over
+    the anchor blocks at ``starts`` (default all): per block ``[B, N]`` inter-view products
+    (1 forward, 1 recomputed, 2 gradient) and, per view, the triangular ``[B, N - start]``
+    intra-view block (1 forward, 1 recomputed, 1 gradient for the rows, 1 for the later rows
+    over ``[B, N - stop]``)."""
+    total = 0.0
+    for start in (range(0, n, block) if starts is None else starts):
+        rows = min(block, n - start)
+        tri = rows * (n - start)
+        tail = rows * (n - start - rows)
+        total += 4 * rows * n + 2 * (3 * tri + tail)
+    return 2.0 * d * total
 
 
 def _grace_epoch(spec: dict) -> dict:
@@ -243,22 +267,24 @@ def _grace_epoch(spec: dict) -> dict:
     encode_fwd = time.perf_counter() - begin
     n = u.size(0)
     block = default_block_size(n)
-    stop = min(n, int(spec.get('blocks', 1)) * block)
+    starts = _sample_starts(n, block, int(spec.get('blocks', 1)))
     ud, vd = u.detach(), v.detach()
     shift = bw._fixed_shift(ud, vd, None, None, 0.4)
     opts = (0.4, block, True, True, True)
     begin = time.perf_counter()
-    bw._forward_shifted(ud, vd, None, None, shift, *opts, stop_row=stop)
+    bw._forward_shifted(ud, vd, None, None, shift, *opts, starts=starts)
     lse = torch.full((n,), math.log(2 * n) + shift)
     grad = torch.full((n,), 1.0 / n)
-    _backward_fraction(bw, ud, vd, lse, grad, shift, opts, stop)
+    _backward_fraction(bw, ud, vd, lse, grad, shift, opts, starts)
     loss_fraction = time.perf_counter() - begin
     begin = time.perf_counter()
     ((u * torch.randn_like(u)).sum() + (v * torch.randn_like(v)).sum()).backward()
     encode_bwd = time.perf_counter() - begin
-    loss_s = loss_fraction * n / stop
+    fraction = (blockwise_flops(n, u.size(1), block, starts)
+                / blockwise_flops(n, u.size(1), block))
+    loss_s = loss_fraction / fraction
     return {'load_s': load_s, 'rss_data_gb': rss_data, 'encoder_s': encode_fwd + encode_bwd,
-            'loss_s_extrapolated': loss_s, 'fraction': stop / n,
+            'loss_s_extrapolated': loss_s, 'fraction': fraction,
             'seconds': encode_fwd + encode_bwd + loss_s}
 
 
@@ -383,8 +409,9 @@ Which loss mode does what (`gcl.kernels.contrastive_loss`, `info_nce(mode=...)`,
 - `dense`: exact, the reference; O(N^2 D) time, O(N^2) memory (four [N, N] matrices kept for
   autograd). Tests and tiny graphs.
 - `blockwise`: exact, same value and gradients as dense (float64 tests at 1e-6); O(N^2 D) time
-  with 10 block products instead of dense's 12; O(N B + N D) memory, B = 128 rows. `auto` picks
-  it on CPU from N = 257 on.
+  with 8 [N, N]-sized products instead of dense's 12 (the intra-view blocks are symmetric, so
+  each anchor block meets only the columns from its own first row on); O(N B + N D) memory,
+  B = `gcl.kernels.default_block_size` rows. `auto` picks it on CPU from N = 257 on.
 - `sampled` (`gcl train --negatives K`): an **approximation**. K uniform negatives per call,
   shared by all anchors; the denominator estimate is unbiased, its log (the loss) is biased down
   (Jensen), and K = N gives the exact value. O(N K D) time, O(B K + N D) memory.
@@ -398,16 +425,22 @@ cluster weights built block by block). Meta-node / community sums use `gcl.kerne
 a CSR SpMM (`GCNEncoder(propagation='csr')`, chosen by `'auto'` once GCNConv's [E, C] message
 tensor would pass 256 MiB).
 
-Reading the tables: the machine's two cores were shared with other developers' jobs during the
-run (1-minute load average between about 2 and 6), so absolute times are pessimistic and vary;
-the kernels compared in one table row were timed in one process, interleaved, to share those
-conditions. The kernel tables use D = 128; the 1M-node GRACE run uses `encoder.hidden=32`
-(projections of 32 dimensions), which is why its whole epoch is faster than the D = 128 sampled
-kernel alone at N = 1M. "blockwise / mm" compares the kernel's matrix-product FLOPs per second with
-a plain `torch.mm` on its [128, D] x [D, N] block shape: at small N that product runs from cache
-and the kernel's element-wise passes (exp, scaling, masks) weigh more.
+Reading the tables: the kernels compared in one table row were timed in one process,
+interleaved, so they share the machine's conditions (the load average is given below). The
+kernel tables use D = 128; the 1M-node GRACE run uses `encoder.hidden=32` (projections of 32
+dimensions), which is why its whole epoch is faster than the D = 128 sampled kernel alone at
+N = 1M. "blockwise / mm" compares the kernel's matrix-product FLOPs per second
+(the FLOPs it actually performs, triangular blocks counted as such) with a plain `torch.mm` on its
+[B, D] x [D, N] block shape: at small N that product runs from cache and the kernel's element-wise
+passes (exp, scaling, masks) weigh more.
 
 """
+
+
+def _block_rows() -> int:
+    from gcl.kernels.blockwise import _BLOCK_ROWS
+
+    return _BLOCK_ROWS
 
 
 def render(results: list[dict], args: argparse.Namespace) -> str:
@@ -416,8 +449,8 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
     by = {(r['variant'], r['n']): r for r in results}
     meta = by.get(('meta', 0), {})
     lines = [f'Command: `{meta.get("command", "python benchmarks/bench_kernels.py")}`',
-             f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores shared with other '
-             f'jobs (1-minute load average {meta.get("load", float("nan")):.1f} at the end), '
+             f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores '
+             f'(1-minute load average {meta.get("load", float("nan")):.1f} at the end), '
              f'{meta.get("threads", args.threads)} torch threads, torch {torch.__version__}; '
              f'CPU only: no GPU was lent to this task, so there is no CUDA table; '
              f'{meta.get("date", "")}. Times are medians of 3 after a warm-up (1 run for the '
@@ -433,8 +466,8 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
              '[N, N] float32 matrix is 10 GB and the dense forward + backward keeps about six '
              '(`gcl.kernels.dense_peak_bytes`), 60 GB on a 24 GB machine. GCNConv is not run '
              f'above N = {GCNCONV_MAX:,}: at 1M nodes each [E, 256] message tensor is 8 GB. '
-             'torch.mm is timed on the blockwise block shape [128, D] x [D, N], interleaved '
-             'with the kernels.']
+             'torch.mm is timed on the blockwise block shape [B, D] x [D, N] (B = '
+             f'{_block_rows()} rows), interleaved with the kernels.']
     for n in args.sizes:
         d, b, s = (by.get((v, n), {}) for v in ('dense', 'blockwise', 'sampled'))
         speed = (f'{d["seconds"] / b["seconds"]:.2f}x faster' if 'seconds' in d

@@ -12,10 +12,13 @@ One similarity block serves both directions. The block :math:`S_R = u_R v^\top` 
 inter-view logits of the anchors :math:`u_i, i \in R` (its rows) *and* the inter-view logits of
 every anchor :math:`v_i` against the candidates :math:`u_j, j \in R` (its columns, i.e. the
 transposed matrix the dense form computes separately); the column log-sum-exp is accumulated
-online across blocks with a running maximum, as in flash attention. The intra-view blocks
-:math:`u_R u^\top` and :math:`v_R v^\top` are symmetric, so their gradient
-:math:`(Q + Q^\top)\,u` is formed from one block too. Forward: 3 block products per block;
-backward: 3 recomputed + 4 gradient products, against 4 + 8 in the dense autograd version.
+online across blocks with a running maximum, as in flash attention. The intra-view matrices
+:math:`u u^\top` and :math:`v v^\top` are symmetric: on the usual fixed-shift path each anchor
+block meets only the columns from its own first row on (a triangular ``[B, N - start]`` block),
+whose row sums serve the anchors ``R`` and whose column sums serve the later anchors, and the
+symmetric gradient :math:`(Q + Q^\top)\,u` is formed from that block too. Counted in
+``[N, N]``-sized products: forward 1 + 2 x 1/2, backward 3 + 2 x 3/2, so 8 against the 12 of the
+dense autograd version (and 10 with full intra-view rows, the max-subtracting path).
 
 Switches (§8.1): intra-view negatives on/off, symmetric or one-way, the positive in the
 denominator or not (DCL), per-candidate weights :math:`\omega_j` (Team-up, as ``log_weights``),
@@ -25,6 +28,7 @@ pairwise cluster weights :math:`w_{ij}` (MEOW, as ``groups``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -35,16 +39,18 @@ from gcl.kernels.dense import pair_log_weights
 
 __all__ = ['BlockwiseLogDenominators', 'blockwise_log_denominators', 'default_block_size']
 
-_BLOCK_ROWS = 128   # measured best on this 2-core CPU (benchmarks/KERNELS.md): blocks stay in cache
+_BLOCK_ROWS = 256   # measured best on this 2-core CPU (benchmarks/KERNELS.md): blocks stay in cache
 
 
 def default_block_size(num_nodes: int, dtype: torch.dtype = torch.float32) -> int:
-    """Rows per block: 128 (at most ``N``).
+    """Rows per block: 256 (at most ``N``).
 
     Small blocks keep each ``[B, N]`` block near the cache for the element-wise passes, and
-    128 rows still multiply at full ``torch.mm`` speed; 64, 128, 256, 512, 1024 and 1219 rows were
-    timed at N = 2,708 and 13,752 and 128 was fastest. Memory: a few ``[128, N]`` blocks
-    (0.5 GB each at N = 1M in float32).
+    256 rows still multiply at full ``torch.mm`` speed, with fewer Python-level steps than 128
+    at small N. On the quiet 2-core CPU (2026-12-01, 1 thread, full-row intra-view blocks) 128,
+    256, 512 and 1024 rows were timed at N = 2,708 and 13,752: 256 was fastest at both (49.8
+    and 48.4 GFLOP/s against 38.8 and 44.5 for 128); with 2 threads 512 was level with 256.
+    Memory: a few ``[256, N]`` blocks (1 GB each at N = 1M in float32).
     """
     return int(max(1, min(num_nodes, _BLOCK_ROWS)))
 
@@ -245,13 +251,22 @@ def _exp_block(a: Tensor, b: Tensor, inv_tau: float, shift: float, pair: Tensor 
     return out
 
 
+def _block_starts(n: int, block_size: int, starts: Sequence[int] | None) -> Sequence[int]:
+    """All anchor-block starts, or the given subset (benchmarks time a sample of the blocks)."""
+    return range(0, n, block_size) if starts is None else starts
+
+
 def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | None,
                      shift: float, tau: float, block_size: int, intra_view: bool,
                      symmetric: bool, include_positive: bool,
-                     stop_row: int | None = None) -> tuple[Tensor, Tensor]:
-    """Log-denominators with a fixed shift: row sums and column sums of one ``exp`` block.
+                     starts: Sequence[int] | None = None) -> tuple[Tensor, Tensor]:
+    r"""Log-denominators with a fixed shift: row sums and column sums of one ``exp`` block.
 
-    ``stop_row`` (benchmarks only) processes just the anchor blocks before that row.
+    Intra-view blocks use the symmetry :math:`e_{ij} = e_{ji}`: block ``R`` meets only the
+    columns from its own first row on (``[B, N - start]``, half the products on average); its
+    row sums serve the anchors ``R``, its column sums beyond ``R`` serve the later anchors.
+
+    ``starts`` (benchmarks only) processes just the anchor blocks that begin at those rows.
     """
     n = u.size(0)
     inv_tau = 1.0 / tau
@@ -259,11 +274,22 @@ def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
     omega = torch.exp(lw - float(lw.max())) if lw is not None else None        # [N], <= 1
     z1 = u.new_zeros(n)
     z2 = u.new_zeros(n) if symmetric else None
-    for start in range(0, stop_row or n, block_size):
+
+    def add_sums(z: Tensor, e: Tensor, rows: slice, cols: slice | None) -> None:
+        """``z[rows] += e w[cols or all]`` and, for a triangular block, the column sums
+        beyond the diagonal block: ``z[stop:] += w[rows] e[:, B:]``."""
+        w_cols = None if omega is None else (omega if cols is None else omega[cols])
+        z[rows] += e @ w_cols if w_cols is not None else e.sum(dim=1)
+        if cols is not None and rows.stop < n:
+            tail = e[:, rows.stop - rows.start:]
+            z[rows.stop:] += omega[rows] @ tail if omega is not None else tail.sum(dim=0)
+
+    for start in _block_starts(n, block_size, starts):
         stop = min(start + block_size, n)
         rows = slice(start, stop)
         diag = (torch.arange(stop - start, device=u.device),
                 torch.arange(start, stop, device=u.device))
+        local = (diag[0], diag[0])                         # the diagonal of a triangular block
         pair = (pair_log_weights(groups[:, rows], groups, u.dtype).exp_()
                 if groups is not None else None)                             # [B, N] counts
         e = _exp_block(u[rows], v, inv_tau, shift, pair, diag, not include_positive)
@@ -272,12 +298,14 @@ def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
             z2 += omega[rows] @ e if omega is not None else e.sum(dim=0)
         del e
         if intra_view:
-            e = _exp_block(u[rows], u, inv_tau, shift, pair, diag, True)
-            z1[rows] += e @ omega if omega is not None else e.sum(dim=1)
+            tri = slice(start, n)
+            pair_tri = pair[:, start:] if pair is not None else None
+            e = _exp_block(u[rows], u[tri], inv_tau, shift, pair_tri, local, True)
+            add_sums(z1, e, rows, tri)
             del e
             if symmetric:
-                e = _exp_block(v[rows], v, inv_tau, shift, pair, diag, True)
-                z2[rows] += e @ omega if omega is not None else e.sum(dim=1)
+                e = _exp_block(v[rows], v[tri], inv_tau, shift, pair_tri, local, True)
+                add_sums(z2, e, rows, tri)
                 del e
     lse1 = z1.log_().add_(offset)
     lse2 = z2.log_().add_(offset) if symmetric else u.new_empty(0)
@@ -288,14 +316,18 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
                       lse1: Tensor, lse2: Tensor, grad1: Tensor | None, grad2: Tensor | None,
                       need_lw: bool, shift: float, tau: float, block_size: int,
                       intra_view: bool, symmetric: bool, include_positive: bool,
-                      stop_row: int | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+                      starts: Sequence[int] | None = None
+                      ) -> tuple[Tensor, Tensor, Tensor | None]:
     r"""Gradients for :func:`_forward_shifted`.
 
-    With :math:`E = e^{S/	au - c}`, :math:`a = g / Z` per anchor and candidate weights
+    With :math:`E = e^{S/\tau - c}`, :math:`a = g / Z` per anchor and candidate weights
     :math:`\omega`, the inter-view block's gradient matrix is
-    :math:`G = E \circ (a_R\,\omega^	op + \omega_R\,a'^	op)` (rows: anchors :math:`u_R`;
+    :math:`G = E \circ (a_R\,\omega^\top + \omega_R\,a'^\top)` (rows: anchors :math:`u_R`;
     columns: anchors :math:`v_i` against candidates :math:`u_R`), and the intra-view one
-    :math:`E \circ (a_R\,\omega^	op + \omega_R\,a^	op)` is :math:`Q + Q^	op` restricted to R.
+    :math:`M = E \circ (a\,\omega^\top + \omega\,a^\top) = Q + Q^\top`, symmetric, so its
+    triangular block :math:`M_{R,C}` (``C`` = the columns from ``start`` on) gives both
+    :math:`M_{R,C}\,u_C` to the rows ``R`` and :math:`M_{R,C'}^\top u_R` to the later rows
+    ``C'`` (beyond the diagonal block).
     """
     n = u.size(0)
     inv_tau = 1.0 / tau
@@ -308,23 +340,40 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
     grad_v = torch.zeros_like(v)
     grad_omega = torch.zeros_like(lw) if need_lw else None
 
-    def coefficient(a_rows: Tensor, a_cols: Tensor | None, rows: slice) -> Tensor:
-        """``a_R w^T + w_R a'^T`` ([B, N]); ``w = 1`` without candidate weights."""
+    def coefficient(a_rows: Tensor, a_cols: Tensor | None, rows: slice,
+                    cols: slice = slice(None)) -> Tensor:
+        """``a_R w_C^T + w_R a'_C^T`` ([B, |C|]); ``w = 1`` without candidate weights."""
+        width = len(range(n)[cols])
         if omega is None:
-            coef = a_rows.unsqueeze(1).expand(-1, n).clone()
+            coef = a_rows.unsqueeze(1).expand(-1, width).clone()
             if a_cols is not None:
-                coef += a_cols
+                coef += a_cols[cols]
             return coef
-        coef = torch.outer(a_rows, omega)
+        coef = torch.outer(a_rows, omega[cols])
         if a_cols is not None:
-            coef.addr_(omega[rows], a_cols)
+            coef.addr_(omega[rows], a_cols[cols])
         return coef
 
-    for start in range(0, stop_row or n, block_size):
+    def intra(x: Tensor, a: Tensor, grad_x: Tensor, rows: slice, pair_tri: Tensor | None,
+              local: tuple[Tensor, Tensor]) -> None:
+        """One triangular intra-view block of view ``x`` into ``grad_x`` (and ``grad_omega``)."""
+        start, stop = rows.start, rows.stop
+        e = _exp_block(x[rows], x[start:], inv_tau, shift, pair_tri, local, True)  # [B, N-start]
+        if need_lw:
+            grad_omega[start:] += a[rows] @ e                  # anchors R, candidates C
+            if stop < n:                                       # anchors C', candidates R
+                grad_omega[rows] += e[:, stop - start:] @ a[stop:]
+        e.mul_(coefficient(a[rows], a, rows, slice(start, n)))          # M_{R, C}
+        grad_x[rows].addmm_(e, x[start:], alpha=inv_tau)
+        if stop < n:
+            grad_x[stop:].addmm_(e[:, stop - start:].T, x[rows], alpha=inv_tau)
+
+    for start in _block_starts(n, block_size, starts):
         stop = min(start + block_size, n)
         rows = slice(start, stop)
         diag = (torch.arange(stop - start, device=u.device),
                 torch.arange(start, stop, device=u.device))
+        local = (diag[0], diag[0])
         pair = (pair_log_weights(groups[:, rows], groups, u.dtype).exp_()
                 if groups is not None else None)
         e = _exp_block(u[rows], v, inv_tau, shift, pair, diag, not include_positive)
@@ -337,19 +386,10 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
         grad_v.addmm_(e.T, u[rows], alpha=inv_tau)
         del e
         if intra_view:
-            e = _exp_block(u[rows], u, inv_tau, shift, pair, diag, True)
-            if need_lw:
-                grad_omega += a1[rows] @ e
-            e.mul_(coefficient(a1[rows], a1, rows))                              # Q + Q^T
-            grad_u[rows].addmm_(e, u, alpha=inv_tau)
-            del e
+            pair_tri = pair[:, start:] if pair is not None else None
+            intra(u, a1, grad_u, rows, pair_tri, local)
             if a2 is not None:
-                e = _exp_block(v[rows], v, inv_tau, shift, pair, diag, True)
-                if need_lw:
-                    grad_omega += a2[rows] @ e
-                e.mul_(coefficient(a2[rows], a2, rows))
-                grad_v[rows].addmm_(e, v, alpha=inv_tau)
-                del e
+                intra(v, a2, grad_v, rows, pair_tri, local)
     grad_lw = grad_omega * omega if need_lw else None        # d/d lw_j = omega_j * d/d omega_j
     return grad_u, grad_v, grad_lw
 
