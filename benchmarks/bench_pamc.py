@@ -6,7 +6,8 @@ model; labels only score) and ``best-epoch`` (PamC's: each metric's max over epo
 selected) -- the training-loop time (sum of epoch times, without pre-training and k-means), the
 whole fit time, and the peak RSS. Ratios SCGC*/PamC come from the same invocation.
 
-    python benchmarks/bench_pamc.py --epochs 200 --ae-epochs 30 --seeds 0 1 2 > pamc.md
+    python benchmarks/bench_pamc.py --epochs 200 --ae-epochs 30 --seeds 0 1 2 \\
+        --jsonl benchmarks/results/pamc.jsonl > pamc.md
 
 ALGORITHMS.md §5; the paper claims about 2x training time and 5x (GPU) memory.
 """
@@ -21,6 +22,9 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+from gcl.utils.io import append_jsonl, read_jsonl  # noqa: E402
 
 WORKER = r'''
 import json, resource, sys, time, torch
@@ -55,6 +59,10 @@ def run_one(method: str, dataset: str, epochs: int, ae_epochs: int, seed: int,
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _key(run: dict) -> tuple:
+    return (run['method'], run['dataset'], run['seed'], run['epochs'], run['ae_epochs'])
+
+
 def _fmt(values: list[float]) -> str:
     if len(values) == 1:
         return f'{values[0]:.4f}'
@@ -68,18 +76,27 @@ def main() -> None:
     parser.add_argument('--ae-epochs', type=int, default=30)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--json', default=None, help='also write the raw runs here')
+    parser.add_argument('--jsonl', default=None,
+                        help='append each finished run here as one JSON line; runs already in '
+                             'the file (same method, dataset, seed, epochs, ae_epochs) are not '
+                             'run again, so a killed invocation resumes')
     args = parser.parse_args()
+    done = ([r for _, r in read_jsonl(args.jsonl)]
+            if args.jsonl and os.path.exists(args.jsonl) else [])
     runs = []
     for dataset in args.datasets:
         for seed in args.seeds:
             for method in ('pamc', 'scgc'):
-                runs.append(run_one(method, dataset, args.epochs, args.ae_epochs, seed,
-                                    args.threads))
+                key = (method, dataset, seed, args.epochs, args.ae_epochs)
+                old = [r for r in done if _key(r) == key]
+                if old:
+                    runs.append(old[-1])
+                    continue
+                run = run_one(method, dataset, args.epochs, args.ae_epochs, seed, args.threads)
+                runs.append(run)
+                if args.jsonl:
+                    append_jsonl(args.jsonl, run)
                 print(f'# done {method} {dataset} seed {seed}', file=sys.stderr, flush=True)
-    if args.json:
-        with open(args.json, 'w') as fh:
-            json.dump(runs, fh, indent=1)
     print(f'Command: `python benchmarks/bench_pamc.py --epochs {args.epochs} --ae-epochs '
           f'{args.ae_epochs} --seeds {" ".join(map(str, args.seeds))}`; '
           f'{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, '
