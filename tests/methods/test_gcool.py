@@ -189,3 +189,76 @@ def test_wikics_config_evaluates_on_the_public_splits():
     out = evaluate_embeddings(z, data, config, ['node'])
     assert out['node']['repeats'] == num_splits
 
+
+@pytest.mark.parametrize('similarity', ['cos', 'rbf'])
+def test_step_equals_the_as_coded_objective(similarity):
+    # the whole step against ALGORITHMS.md §3.2 written densely, value and every gradient; 320
+    # nodes, so the node loss runs the blockwise kernel on CPU
+    data = sbm_graph(5, size=80)
+    tau, lamda, gamma, k = 0.5, 0.7, 0.5, 4
+    method = GCooL(**SMALL, stride=20, similarity=similarity, tau=tau, lamda=lamda, gamma=gamma)
+    method.device_ = torch.device('cpu')
+    method.prepare(data)
+    model = method.build(data)
+    views = [method.view(data, b) for b in method.branches_]
+
+    def sq(a, b):
+        return ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+
+    def reference(epoch):
+        (x1, e1), (x2, e2) = views
+        h1, h2 = (model.head(model.encoder(x, e)) for x, e in views)
+        s = h1 @ h2.T / tau
+        node = (torch.logsumexp(s, 1) - s.diag()).mean()
+        c = torch.nn.functional.normalize(model.centers, dim=1)
+
+        def assign(h):
+            h = h.detach()
+            logits = h @ c.T / tau if similarity == 'cos' else -sq(h, c) / tau ** 2
+            return logits.softmax(1)
+
+        def deca(r, e):
+            n = r.size(0)
+            a = torch.zeros(n, n)
+            a[e[0], e[1]] = 1
+            df = r.T @ a @ r
+            return ((lamda * df.sum() - (n - 1 + lamda) * df.trace()) / (n * (n - 1))
+                    + (r.T @ r).trace() / (2 * n))
+
+        r1, r2 = assign(h1), assign(h2)
+        pi1, pi2 = r1.argmax(1), r2.argmax(1)
+
+        def protos(h, pi):
+            return torch.stack([h[pi == j].mean(0) if (pi == j).any() else torch.zeros(h.size(1))
+                                for j in range(k)]).detach()
+
+        def resc(h, proto, pi):
+            sig = (torch.exp(h @ proto.T / tau) if similarity == 'cos'
+                   else torch.exp(-sq(h, proto) / tau ** 2))
+            w = torch.ones(k, k) if similarity == 'cos' else torch.exp(-gamma * sq(proto, proto))
+            pos = sig.gather(1, pi[:, None]).squeeze(1)
+            return -torch.log(pos / (pos + (sig * w[pi]).sum(1) - pos))
+
+        community = ((resc(h1, protos(h2, pi2), pi2) + resc(h2, protos(h1, pi1), pi1)) / 2).mean()
+        t = epoch - 1
+        alpha, beta = max(0.0, 1 - t / (0.2 * 20)), math.exp(-t / 20)
+        return node + alpha * (beta * (deca(r1, e1) + deca(r2, e2)) / 2
+                               + (1 - beta) * community)
+
+    for epoch in (1, 3, 5):                       # t = 4 = 0.2 * stride: community terms off
+        feed = iter(views)
+        method.view = lambda data, branch, feed=feed: next(feed)
+        results = []
+        for use_gcl in (True, False):
+            model.zero_grad(set_to_none=True)
+            value = method.step(model, data, epoch) if use_gcl else reference(epoch)
+            value.backward()
+            results.append((value.detach(), {n: p.grad for n, p in model.named_parameters()}))
+        (got, got_grads), (want, want_grads) = results
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        for name, param in model.named_parameters():   # alpha = 0: no gradient means zero
+            zero = torch.zeros_like(param)
+            torch.testing.assert_close(
+                got_grads[name] if got_grads[name] is not None else zero,
+                want_grads[name] if want_grads[name] is not None else zero,
+                rtol=1e-4, atol=1e-6, msg=lambda m, name=name: f'{name}: {m}')
