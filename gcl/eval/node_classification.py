@@ -404,7 +404,7 @@ def evaluate_node_classification(
     splits: Split | Sequence[Split] | None = None,
     repeats: int = 5,
     random_state: int = 0,
-    normalize: bool = True,
+    normalize: bool | None = None,
     c_grid: Sequence[float] | None = None,
     epochs: int = 3000,
     eval_every: int = 20,
@@ -413,8 +413,10 @@ def evaluate_node_classification(
 ) -> dict[str, Any]:
     r"""Linear-probe node classification on frozen embeddings (ALGORITHMS.md §0.5, §4.6).
 
-    The rows of ``z`` are L2-normalised first (``normalize=True``, as GRACE does; GCA's code
-    does not normalise, pass ``normalize=False`` to reproduce it exactly). Protocols:
+    The rows of ``z`` are L2-normalised first for the sklearn protocols (as GRACE's
+    ``eval.py`` does) and **not** for ``'gca'`` (GCA's and CSGCL's ``eval.py`` feed the raw
+    encoder output to their linear layer; normalising there cost about 5 points on
+    Amazon-Photo); ``normalize`` overrides either default. Protocols:
 
     - ``'random-10-10-80'`` (gcl default): per repeat r a random permutation split (seed
       ``random_state + r``), 10% train / 10% val / 80% test; sklearn ``LogisticRegression``
@@ -441,7 +443,8 @@ def evaluate_node_classification(
             for ``'gca'``, rejected by the random protocols. (default: :obj:`None`)
         repeats (int, optional): random splits to average over. (default: :obj:`5`)
         random_state (int, optional): repeat r uses seed ``random_state + r``. (default: ``0``)
-        normalize (bool, optional): L2-normalise rows first. (default: :obj:`True`)
+        normalize (bool, optional): L2-normalise rows first. (default: :obj:`None`: ``False``
+            for ``'gca'``, ``True`` otherwise, as in each protocol's official code)
         c_grid (list[float], optional): C values of the ``'random-10-10-80'`` / ``'public'``
             probe. (default: :math:`2^{-4..6}` step 2)
         epochs (int, optional): ``'gca'`` training epochs (GCA: 3000; WikiCS: 800).
@@ -451,7 +454,8 @@ def evaluate_node_classification(
 
     Returns:
         dict: ``test_acc``, ``val_acc``, ``micro_f1``, ``macro_f1`` (means over runs) and each
-        with ``_std`` (unbiased, 0.0 for one run), ``protocol`` (str), ``repeats`` (int).
+        with ``_std`` (unbiased, 0.0 for one run), ``protocol`` (str: the protocol name, with
+        ``+l2`` / ``+raw`` appended when ``normalize`` departs from its default), ``repeats``.
 
     Shapes:
         - **input:** ``z`` :math:`(N, D)`, ``y`` :math:`(N)`
@@ -461,6 +465,8 @@ def evaluate_node_classification(
     z = _check_embeddings(z)
     y = _check_labels(y, z.size(0))
     num_nodes = z.size(0)
+    if normalize is None:
+        normalize = protocol != 'gca'
     if normalize:
         z = _l2_normalize(z)
     if protocol in ('random-10-10-80', 'grace-10-90') and splits is not None:
@@ -505,7 +511,10 @@ def evaluate_node_classification(
                 raise GCLConfigError(f'c_grid must hold positive finite values, got {grid!r}.')
             runs = [_sklearn_val_selected(x, y_np, split, grid) for split in split_list]
 
-    result = _summarise({k: [run[k] for run in runs] for k in _METRICS}, protocol)
+    # the label says when the embeddings were (not) normalised against the protocol's own code
+    label = protocol if normalize == (protocol != 'gca') else \
+        f'{protocol}+{"l2" if normalize else "raw"}'
+    result = _summarise({k: [run[k] for run in runs] for k in _METRICS}, label)
     logger.info(
         'node classification (%s): test acc %.4f +- %.4f over %d runs',
         protocol,

@@ -47,6 +47,9 @@ COMMON_DEFAULTS: dict[str, Any] = {
         'link_val': 0.05,
         'link_test': 0.10,
         'link_scorer': 'cosine',
+        # L2-normalise embeddings before the node probe: null = each protocol's official code
+        # (no for 'gca', as GCA/CSGCL's eval.py; yes for the sklearn protocols, as GRACE's)
+        'node_normalize': None,
     },
     # select: 'last' epoch, or 'rankme' (the highest-RankMe epoch after the first select_after
     # fraction of the epochs; no labels; gcl.bench.rankme, benchmarks/RANKME.md)

@@ -49,7 +49,8 @@ def evaluate_embeddings(z: torch.Tensor, data: Any, config: dict[str, Any], task
             break
         result = evaluate(z, data, tasks=tuple(wanted), node_protocol=protocol,
                           edge_split=edge_split, repeats=int(ev['repeats']),
-                          random_state=int(config['seed']), scorer=ev['link_scorer'])
+                          random_state=int(config['seed']), scorer=ev['link_scorer'],
+                          normalize=ev.get('node_normalize'))
         for task, values in result.items():
             out[task if i == 0 or task != 'node' else f'node:{protocol}'] = values
     return out

@@ -131,9 +131,22 @@ def test_gca_batched_repeats_equal_separate_reference_runs():
     z, y = random_embeddings(num_nodes=150, num_classes=3, dim=8)
     zn = F.normalize(z, dim=1)
     refs = [reference_gca(zn, y, _random_split(150, s), s, epochs=60) for s in (0, 1, 2)]
-    out = evaluate_node_classification(z, y, protocol='gca', repeats=3, epochs=60)
+    out = evaluate_node_classification(z, y, protocol='gca', repeats=3, epochs=60,
+                                       normalize=True)
     assert out['test_acc'] == pytest.approx(np.mean([t for _, t in refs]), abs=1e-9)
     assert out['val_acc'] == pytest.approx(np.mean([v for v, _ in refs]), abs=1e-9)
+
+
+def test_gca_protocol_uses_the_raw_embeddings_like_gcas_eval():
+    # GCA's / CSGCL's eval.py feed the encoder output to nn.Linear without normalising it
+    z, y = random_embeddings(num_nodes=150, num_classes=3, dim=8)
+    z = z * torch.rand(150, 1) * 5                        # row norms that normalising would drop
+    refs = [reference_gca(z, y, _random_split(150, s), s, epochs=60) for s in (0, 1)]
+    out = evaluate_node_classification(z, y, protocol='gca', repeats=2, epochs=60)
+    assert out['test_acc'] == pytest.approx(np.mean([t for _, t in refs]), abs=1e-9)
+    normed = evaluate_node_classification(z, y, protocol='gca', repeats=2, epochs=60,
+                                          normalize=True)
+    assert normed['test_acc'] != out['test_acc'] or normed['val_acc'] != out['val_acc']
 
 
 def test_gca_runs_under_no_grad_and_inference_mode():
