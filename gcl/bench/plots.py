@@ -119,7 +119,7 @@ def plot_accuracy_vs_papers(points: Sequence[Mapping[str, Any]], stem: str | os.
 
 # ------------------------------------------------------------------------ kernel scaling
 _NODE_KEYS = ('num_nodes', 'N', 'n', 'nodes')
-_SERIES_KEYS = ('series', 'variant', 'impl', 'implementation', 'kernel')
+_SERIES_KEYS = ('series', 'variant', 'impl', 'implementation', 'kernel', 'mode')
 
 
 def load_kernel_points(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -154,8 +154,10 @@ def load_kernel_points(path: str | os.PathLike) -> list[dict[str, Any]]:
         if 'seconds' in row or 'memory_mb' in row or not times:
             memory = _float(row.get('memory_mb'))
             if memory is None:  # bench_kernels.py --json writes peak_rss_gb
-                gb = next((row[k] for k in row if k.lower().endswith('_gb')
-                           and row[k] not in (None, '')), None)
+                gb_keys = sorted((k for k in row if k.lower().endswith('_gb')
+                                  and row[k] not in (None, '')),
+                                 key=lambda k: k != 'peak_rss_gb')   # the peak first
+                gb = row[gb_keys[0]] if gb_keys else None
                 memory = None if _float(gb) is None else 1000 * _float(gb)
             point = {'series': base or 'kernel', 'num_nodes': float(nodes),
                      'seconds': _float(row.get('seconds')), 'memory_mb': memory}
@@ -206,7 +208,7 @@ def plot_kernel_scaling(points: Sequence[Mapping[str, Any]], stem: str | os.Path
         ax.set_xlabel('nodes')
         ax.set_ylabel(label)
         ax.grid(alpha=0.3, which='both')
-    ax_time.legend(fontsize=8)
+    ax_time.legend(fontsize=7, loc='upper left')
     fig.suptitle(title, fontsize=11)
     return save_figure(fig, stem)
 

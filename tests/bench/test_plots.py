@@ -78,10 +78,14 @@ def test_kernel_points_from_bench_kernels_json(tmp_path):
         {'variant': 'dense', 'n': 2708, 'seconds': 0.2, 'peak_rss_gb': 0.5, 'gflops': 9.0},
         {'variant': 'blockwise', 'n': 2708, 'seconds': 0.1, 'peak_rss_gb': 0.25},
         {'variant': 'dense', 'n': 50000, 'error': 'does not fit'},
+        {'variant': 'grace', 'n': 1000000, 'mode': 'sampled', 'seconds': 31.0,
+         'rss_data_gb': 1.5, 'peak_rss_gb': 5.0},
         {'variant': 'meta', 'n': 0, 'command': 'python benchmarks/bench_kernels.py'}]))
     assert load_kernel_points(data) == [
         {'series': 'dense', 'num_nodes': 2708.0, 'seconds': 0.2, 'memory_mb': 500.0},
-        {'series': 'blockwise', 'num_nodes': 2708.0, 'seconds': 0.1, 'memory_mb': 250.0}]
+        {'series': 'blockwise', 'num_nodes': 2708.0, 'seconds': 0.1, 'memory_mb': 250.0},
+        # the whole-epoch rows: one series per mode, and the peak (not the data's) memory
+        {'series': 'grace sampled', 'num_nodes': 1e6, 'seconds': 31.0, 'memory_mb': 5000.0}]
 
 
 def test_training_curves(tmp_path):
