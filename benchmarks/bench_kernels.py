@@ -382,7 +382,9 @@ def main() -> None:
             spec = {'variant': 'grace', 'n': 1_000_000, 'mode': mode, 'k': args.grace_k,
                     'hidden': args.grace_hidden, 'threads': args.threads}
             record = run(spec, args.timeout)
-            record.update(mode=mode, k=args.grace_k, hidden=args.grace_hidden)
+            record.update(mode=mode, k=args.grace_k, hidden=args.grace_hidden,
+                          threads=args.threads, date=time.strftime('%Y-%m-%d %H:%M'),
+                          load=os.getloadavg()[0])
             results.append(record)
             print(f'# grace {mode}: {results[-1]}', file=sys.stderr, flush=True)
     results.append({'variant': 'meta', 'n': 0,
@@ -439,6 +441,15 @@ memory at a third of their small-N rate; tiling the columns as well as the rows 
 step for large graphs.
 
 """
+
+
+def _when(record: dict) -> str:
+    """``, 2 threads, load 0.4, 2026-12-01 08:30`` when the record says so."""
+    parts = [f'{record["threads"]} torch thread{"s" if record["threads"] != 1 else ""}'
+             if 'threads' in record else '',
+             f'load average {record["load"]:.1f}' if 'load' in record else '',
+             str(record.get('date', ''))]
+    return ''.join(f', {p}' for p in parts if p)
 
 
 def _measured(by: dict, sizes: list[int], variants: tuple[str, ...]) -> list[int]:
@@ -547,7 +558,8 @@ def render(results: list[dict], args: argparse.Namespace) -> str:
                 lines.append(f'- `{r.get("mode")}` mode: {r["error"]}')
             elif r.get('mode') == 'sampled':
                 lines.append(
-                    f'- `sampled` mode (K = {r.get("k")}, encoder.hidden = {r.get("hidden")}): '
+                    f'- `sampled` mode (K = {r.get("k")}, encoder.hidden = {r.get("hidden")}'
+                    f'{_when(r)}): '
                     f'epoch times {", ".join(f"{t:.1f}" for t in r["epoch_s"])} s (two views, '
                     f'encoder + head + loss, forward + backward + Adam step); peak RSS '
                     f'{r["peak_rss_gb"]:.2f} GB (the graph alone: {r["rss_data_gb"]:.2f} GB; '

@@ -7,7 +7,7 @@ selected) -- the training-loop time (sum of epoch times, without pre-training an
 whole fit time, and the peak RSS. Ratios SCGC*/PamC come from the same invocation.
 
     python benchmarks/bench_pamc.py --epochs 200 --ae-epochs 30 --seeds 0 1 2 \\
-        --jsonl benchmarks/results/pamc.jsonl > pamc.md
+        --jsonl benchmarks/results/pamc/runs.jsonl > pamc.md
 
 ALGORITHMS.md §5; the paper claims about 2x training time and 5x (GPU) memory.
 """
@@ -56,7 +56,7 @@ def run_one(method: str, dataset: str, epochs: int, ae_epochs: int, seed: int,
     out = subprocess.run([sys.executable, '-c', WORKER, method, dataset, str(epochs),
                           str(ae_epochs), str(seed), str(threads)], capture_output=True,
                          text=True, env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), 'threads': threads}
 
 
 def _key(run: dict) -> tuple:
