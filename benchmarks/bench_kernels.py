@@ -479,9 +479,9 @@ def _scgc_extrapolation(by: dict, measured: list[int], target: int = 100_000) ->
 
 
 def _block_rows() -> int:
-    from gcl.kernels.blockwise import _BLOCK_ROWS
+    from gcl.kernels import default_block_size
 
-    return _BLOCK_ROWS
+    return default_block_size(10**9)           # the rows per block of a large graph
 
 
 def render(results: list[dict], args: argparse.Namespace) -> str:

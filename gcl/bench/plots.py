@@ -154,10 +154,10 @@ def load_kernel_points(path: str | os.PathLike) -> list[dict[str, Any]]:
         if 'seconds' in row or 'memory_mb' in row or not times:
             memory = _float(row.get('memory_mb'))
             if memory is None:  # bench_kernels.py --json writes peak_rss_gb
-                gb_keys = sorted((k for k in row if k.lower().endswith('_gb')
-                                  and row[k] not in (None, '')),
-                                 key=lambda k: k != 'peak_rss_gb')   # the peak first
-                gb = row[gb_keys[0]] if gb_keys else None
+                gb = row.get('peak_rss_gb')        # the peak, not e.g. the graph's rss_data_gb
+                if gb in (None, ''):
+                    gb = next((row[k] for k in row if k.lower().endswith('_gb')
+                               and row[k] not in (None, '')), None)
                 memory = None if _float(gb) is None else 1000 * _float(gb)
             point = {'series': base or 'kernel', 'num_nodes': float(nodes),
                      'seconds': _float(row.get('seconds')), 'memory_mb': memory}

@@ -465,8 +465,9 @@ def evaluate_node_classification(
     z = _check_embeddings(z)
     y = _check_labels(y, z.size(0))
     num_nodes = z.size(0)
+    official = protocol != 'gca'     # what the protocol's own code does (GRACE yes, GCA no)
     if normalize is None:
-        normalize = protocol != 'gca'
+        normalize = official
     if normalize:
         z = _l2_normalize(z)
     if protocol in ('random-10-10-80', 'grace-10-90') and splits is not None:
@@ -512,8 +513,7 @@ def evaluate_node_classification(
             runs = [_sklearn_val_selected(x, y_np, split, grid) for split in split_list]
 
     # the label says when the embeddings were (not) normalised against the protocol's own code
-    label = protocol if normalize == (protocol != 'gca') else \
-        f'{protocol}+{"l2" if normalize else "raw"}'
+    label = protocol if normalize == official else f'{protocol}+{"l2" if normalize else "raw"}'
     result = _summarise({k: [run[k] for run in runs] for k in _METRICS}, label)
     logger.info(
         'node classification (%s): test acc %.4f +- %.4f over %d runs',

@@ -275,14 +275,14 @@ def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
     z1 = u.new_zeros(n)
     z2 = u.new_zeros(n) if symmetric else None
 
-    def add_sums(z: Tensor, e: Tensor, rows: slice, cols: slice | None) -> None:
-        """``z[rows] += e w[cols or all]`` and, for a triangular block, the column sums
-        beyond the diagonal block: ``z[stop:] += w[rows] e[:, B:]``."""
-        w_cols = None if omega is None else (omega if cols is None else omega[cols])
-        z[rows] += e @ w_cols if w_cols is not None else e.sum(dim=1)
-        if cols is not None and rows.stop < n:
-            tail = e[:, rows.stop - rows.start:]
-            z[rows.stop:] += omega[rows] @ tail if omega is not None else tail.sum(dim=0)
+    def add_triangle_sums(z: Tensor, e: Tensor, rows: slice) -> None:
+        """Sums of a triangular intra-view block ``e`` = ``[B, N - start]``: its rows serve the
+        anchors ``R``; its columns beyond the diagonal block serve the later anchors."""
+        start, stop = rows.start, rows.stop
+        z[rows] += e @ omega[start:] if omega is not None else e.sum(dim=1)
+        if stop < n:
+            tail = e[:, stop - start:]
+            z[stop:] += omega[rows] @ tail if omega is not None else tail.sum(dim=0)
 
     for start in _block_starts(n, block_size, starts):
         stop = min(start + block_size, n)
@@ -298,14 +298,13 @@ def _forward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
             z2 += omega[rows] @ e if omega is not None else e.sum(dim=0)
         del e
         if intra_view:
-            tri = slice(start, n)
             pair_tri = pair[:, start:] if pair is not None else None
-            e = _exp_block(u[rows], u[tri], inv_tau, shift, pair_tri, local, True)
-            add_sums(z1, e, rows, tri)
+            e = _exp_block(u[rows], u[start:], inv_tau, shift, pair_tri, local, True)
+            add_triangle_sums(z1, e, rows)
             del e
             if symmetric:
-                e = _exp_block(v[rows], v[tri], inv_tau, shift, pair_tri, local, True)
-                add_sums(z2, e, rows, tri)
+                e = _exp_block(v[rows], v[start:], inv_tau, shift, pair_tri, local, True)
+                add_triangle_sums(z2, e, rows)
                 del e
     lse1 = z1.log_().add_(offset)
     lse2 = z2.log_().add_(offset) if symmetric else u.new_empty(0)
@@ -341,17 +340,17 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
     grad_omega = torch.zeros_like(lw) if need_lw else None
 
     def coefficient(a_rows: Tensor, a_cols: Tensor | None, rows: slice,
-                    cols: slice = slice(None)) -> Tensor:
-        """``a_R w_C^T + w_R a'_C^T`` ([B, |C|]); ``w = 1`` without candidate weights."""
-        width = len(range(n)[cols])
+                    first_col: int = 0) -> Tensor:
+        """``a_R w_C^T + w_R a'_C^T`` ([B, N - first_col], C = the columns from
+        ``first_col`` on); ``w = 1`` without candidate weights."""
         if omega is None:
-            coef = a_rows.unsqueeze(1).expand(-1, width).clone()
+            coef = a_rows.unsqueeze(1).expand(-1, n - first_col).clone()
             if a_cols is not None:
-                coef += a_cols[cols]
+                coef += a_cols[first_col:]
             return coef
-        coef = torch.outer(a_rows, omega[cols])
+        coef = torch.outer(a_rows, omega[first_col:])
         if a_cols is not None:
-            coef.addr_(omega[rows], a_cols[cols])
+            coef.addr_(omega[rows], a_cols[first_col:])
         return coef
 
     def intra(x: Tensor, a: Tensor, grad_x: Tensor, rows: slice, pair_tri: Tensor | None,
@@ -363,7 +362,7 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
             grad_omega[start:] += a[rows] @ e                  # anchors R, candidates C
             if stop < n:                                       # anchors C', candidates R
                 grad_omega[rows] += e[:, stop - start:] @ a[stop:]
-        e.mul_(coefficient(a[rows], a, rows, slice(start, n)))          # M_{R, C}
+        e.mul_(coefficient(a[rows], a, rows, start))                   # M_{R, C}
         grad_x[rows].addmm_(e, x[start:], alpha=inv_tau)
         if stop < n:
             grad_x[stop:].addmm_(e[:, stop - start:].T, x[rows], alpha=inv_tau)
