@@ -271,10 +271,6 @@ def reproduce_command(row: Row) -> str:
             args += ['--protocol', ','.join(value) if isinstance(value, list) else str(value)]
         else:
             args += ['--set', f'{key}={_set_value(ours[key])}']
-    # records made before eval.node_normalize existed: the label says how the probe ran
-    for suffix, value in (('+l2', 'true'), ('+raw', 'false')):
-        if row.protocol.endswith(suffix) and 'eval.node_normalize' not in ours:
-            args += ['--set', f'eval.node_normalize={value}']
     return shlex.join(args)
 
 
