@@ -23,8 +23,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-from gcl.utils.io import append_jsonl, read_jsonl  # noqa: E402
+from gcl.utils.io import append_jsonl, read_jsonl
 
 WORKER = r'''
 import json, resource, sys, time, torch
@@ -81,16 +80,15 @@ def main() -> None:
                              'the file (same method, dataset, seed, epochs, ae_epochs) are not '
                              'run again, so a killed invocation resumes')
     args = parser.parse_args()
-    done = ([r for _, r in read_jsonl(args.jsonl)]
-            if args.jsonl and os.path.exists(args.jsonl) else [])
+    done = ({_key(r): r for _, r in read_jsonl(args.jsonl)}     # the last record of each run
+            if args.jsonl and os.path.exists(args.jsonl) else {})
     runs = []
     for dataset in args.datasets:
         for seed in args.seeds:
             for method in ('pamc', 'scgc'):
                 key = (method, dataset, seed, args.epochs, args.ae_epochs)
-                old = [r for r in done if _key(r) == key]
-                if old:
-                    runs.append(old[-1])
+                if key in done:
+                    runs.append(done[key])
                     continue
                 run = run_one(method, dataset, args.epochs, args.ae_epochs, seed, args.threads)
                 runs.append(run)
