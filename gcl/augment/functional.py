@@ -13,12 +13,41 @@ from torch import Tensor
 
 from gcl.errors import GCLDataError
 
-__all__ = ['drop_feature', 'drop_feature_weighted', 'drop_edge_weighted']
+__all__ = ['drop_feature', 'drop_feature_weighted', 'drop_edge_weighted', 'feature_keep_mask',
+           'feature_keep_mask_weighted']
 
 
 def _check_p(p: float, name: str = 'p') -> None:
     if not 0.0 <= p <= 1.0:
         raise GCLDataError(f'{name} must be a probability in [0, 1], got {p}')
+
+
+def feature_keep_mask(num_features: int, p: float, device: torch.device | str | None = None,
+                      generator: torch.Generator | None = None) -> Tensor:
+    """The keep-mask of GRACE's column masking: column ``j`` is kept with probability ``1 - p``.
+
+    The mask alone, for encoders that apply it to the first weight matrix instead of the
+    features (:class:`gcl.kernels.sparse_features.SparseFeatures`); it draws exactly what
+    :func:`drop_feature` draws, so both paths see the same views under one seed.
+
+    Shapes:
+        -> keep ``[F]`` bool
+    """
+    _check_p(p)
+    return torch.rand(num_features, device=device, generator=generator) >= p
+
+
+def feature_keep_mask_weighted(p_feat: Tensor, generator: torch.Generator | None = None
+                               ) -> Tensor:
+    """The keep-mask of :func:`drop_feature_weighted`: column ``j`` kept with probability
+    ``1 - p_feat[j]``.
+
+    Shapes:
+        p_feat: ``[F]`` -> keep ``[F]`` bool
+    """
+    if p_feat.dim() != 1:
+        raise GCLDataError(f'p_feat must be a vector [F], got shape {list(p_feat.shape)}')
+    return torch.rand(p_feat.numel(), device=p_feat.device, generator=generator) >= p_feat
 
 
 def drop_feature(x: Tensor, p: float, generator: torch.Generator | None = None
@@ -32,8 +61,7 @@ def drop_feature(x: Tensor, p: float, generator: torch.Generator | None = None
     Shapes:
         x: ``[N, F]`` -> ``([N, F], keep [F] bool)``
     """
-    _check_p(p)
-    keep = torch.rand(x.size(1), device=x.device, generator=generator) >= p
+    keep = feature_keep_mask(x.size(1), p, x.device, generator)
     return x * keep.to(x.dtype), keep
 
 
@@ -46,7 +74,7 @@ def drop_feature_weighted(x: Tensor, p_feat: Tensor, generator: torch.Generator 
     """
     if p_feat.shape != (x.size(1),):
         raise GCLDataError(f'p_feat must have shape [{x.size(1)}], got {list(p_feat.shape)}')
-    keep = torch.rand(x.size(1), device=x.device, generator=generator) >= p_feat.to(x.device)
+    keep = feature_keep_mask_weighted(p_feat.to(x.device), generator)
     return x * keep.to(x.dtype), keep
 
 

@@ -8,6 +8,7 @@ from torch_geometric.nn import GCNConv
 
 from gcl.errors import GCLConfigError
 from gcl.kernels.propagate import CachedAdjacency, csr_propagate
+from gcl.kernels.sparse_features import SparseFeatures
 
 __all__ = ['GCNEncoder', 'make_activation']
 
@@ -62,8 +63,13 @@ class GCNEncoder(nn.Module):
     ``benchmarks/KERNELS.md``); ``'auto'`` (default) keeps ``'gcnconv'`` unless its message
     tensor would exceed 256 MiB, where it switches to ``'csr'`` (million-edge graphs).
 
+    ``x`` may be a :class:`~gcl.kernels.sparse_features.SparseFeatures` (bag-of-words features in
+    CSR, with the view's column mask applied to the first weight matrix): the first layer is then
+    one SpMM and the propagation is ``'csr'``; same parameters, same numbers up to rounding.
+
     Shapes:
-        - **input:** x ``[N, F]``, edge_index ``[2, E]``; **output:** ``[N, out]``
+        - **input:** x ``[N, F]`` (dense or :class:`SparseFeatures`), edge_index ``[2, E]``;
+          **output:** ``[N, out]``
     """
 
     def __init__(self, in_channels: int, out_channels: int, first_hidden: int | None = None,
@@ -90,11 +96,14 @@ class GCNEncoder(nn.Module):
         if isinstance(self.activation, nn.PReLU):
             nn.init.constant_(self.activation.weight, 0.25)
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
-        if self._use_csr(x, edge_index):
+    def forward(self, x: Tensor | SparseFeatures, edge_index: Tensor,
+                edge_weight: Tensor | None = None) -> Tensor:
+        sparse = isinstance(x, SparseFeatures)
+        if sparse or self._use_csr(x, edge_index):
             adjacency = self._adjacency(edge_index, x.size(0), edge_weight, dtype=x.dtype)
-            for conv in self.convs:
-                h = csr_propagate(adjacency, conv.lin(x))          # [N, C], as GCNConv
+            for i, conv in enumerate(self.convs):
+                lin = x.linear(conv.lin.weight) if sparse and i == 0 else conv.lin(x)   # [N, C]
+                h = csr_propagate(adjacency, lin)                                      # as GCNConv
                 if conv.bias is not None:
                     h = h + conv.bias
                 x = self.activation(h)

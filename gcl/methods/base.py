@@ -23,6 +23,7 @@ from torch_geometric.data import Data
 from gcl.config import flatten, merge_config
 from gcl.data.validate import check_graph
 from gcl.errors import GCLConfigError, NotFittedError
+from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
 from gcl.registry import resolve
 from gcl.train.checkpoint import load_checkpoint, save_checkpoint
 from gcl.train.loop import Callback, fit_loop
@@ -106,7 +107,7 @@ class Method(ABC):
 
     def encode(self, model: nn.Module, data: Data) -> Tensor:
         """Embeddings of the un-augmented graph, ``[N, D]``."""
-        return model.encoder(data.x, data.edge_index)
+        return model.encoder(self.input_features(data), data.edge_index)
 
     def extra_state(self) -> dict[str, Any]:
         """Plain-typed state (besides the model) that a checkpoint must keep."""
@@ -116,6 +117,34 @@ class Method(ABC):
         """Restore :meth:`extra_state`."""
 
     # ----------------------------------------------------------------- helpers
+    def input_features(self, data: Data) -> Tensor | SparseFeatures:
+        """``data.x`` as the encoder's first layer reads it.
+
+        With ``encoder.sparse_input`` true, or ``'auto'`` and at most 5% non-zeros (bag-of-words
+        features), a :class:`~gcl.kernels.sparse_features.SparseFeatures` built once per graph
+        (CSR); otherwise the dense ``data.x`` itself. Methods without the option (an MLP
+        encoder) always get ``data.x``.
+        """
+        x = data.x
+        setting = (self.config.get('encoder') or {}).get('sparse_input', False)
+        if setting is False:
+            return x
+        key = (x.data_ptr(), tuple(x.shape), x.dtype, x.device, x._version, str(setting))
+        cached = getattr(self, '_input_features', None)
+        if cached is None or cached[0] != key:
+            value = SparseFeatures.from_dense(x) if sparse_features_pay_off(x, setting) else x
+            cached = self._input_features = (key, value)
+        return cached[1]
+
+    def masked_features(self, data: Data, keep: Tensor) -> Tensor | SparseFeatures:
+        """The features of a view with the columns where ``keep [F]`` is false zeroed: dense
+        ``x * keep`` ``[N, F]``, or the sparse features with the mask moved onto the first weight
+        matrix (same numbers, see :mod:`gcl.kernels.sparse_features`)."""
+        x = self.input_features(data)
+        if isinstance(x, SparseFeatures):
+            return x.masked(keep)
+        return x * keep.to(x.dtype)
+
     def make_loss(self, section: str = 'loss') -> nn.Module:
         """Instantiate the registered loss named in ``config[section]['name']``.
 

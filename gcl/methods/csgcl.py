@@ -18,8 +18,9 @@ from gcl.augment.communal import (
     ced,
     ced_edge_weights,
 )
-from gcl.augment.functional import drop_feature_weighted
+from gcl.augment.functional import feature_keep_mask_weighted
 from gcl.errors import GCLConfigError
+from gcl.kernels.sparse_features import SparseFeatures
 from gcl.methods.grace import GRACE
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class CSGCL(GRACE):
     def default_config(cls) -> dict[str, Any]:
         config = super().default_config()
         config['encoder'] = {'hidden': 256, 'first_hidden': None, 'layers': 2,
-                             'activation': 'prelu', 'proj_hidden': None}
+                             'activation': 'prelu', 'proj_hidden': None, 'sparse_input': 'auto'}
         config['augment'] = {'p_ced': [0.2, 0.7], 'p_cav': [0.1, 0.2], 'ced_threshold': 1.0,
                              'cav_threshold': 1.0, 'dense_features': False,
                              'force_undirected': False}
@@ -138,7 +139,7 @@ class CSGCL(GRACE):
                 raise GCLConfigError(f'augment.{key} must lie in [0, 1], got {aug[key]!r}')
         return pairs[0], pairs[1]
 
-    def view(self, data: Data, k: int, epoch: int) -> tuple[Tensor, Tensor]:
+    def view(self, data: Data, k: int, epoch: int) -> tuple[Tensor | SparseFeatures, Tensor]:
         """View ``k`` in {0, 1}: CED edges and CAV features, ``(x [N, F], edge_index [2, E'])``."""
         if getattr(self, 'edge_weight_', None) is None:
             self.prepare(data)
@@ -148,8 +149,7 @@ class CSGCL(GRACE):
                             float(aug['ced_threshold']),
                             force_undirected=bool(aug['force_undirected']))
         p_attr = cav_drop_probabilities(self.attr_weight_, p_cav[k], float(aug['cav_threshold']))
-        x, _ = drop_feature_weighted(data.x, p_attr)
-        return x, edge_index
+        return self.masked_features(data, feature_keep_mask_weighted(p_attr)), edge_index
 
     def step(self, model: nn.Module, data: Data, epoch: int) -> Tensor:
         h1, h2 = self.project(model, data, epoch)

@@ -16,8 +16,9 @@ from gcl.augment.adaptive import (
     feature_drop_weights,
 )
 from gcl.augment.centrality import node_centrality
-from gcl.augment.functional import drop_edge_weighted, drop_feature_weighted
+from gcl.augment.functional import drop_edge_weighted, feature_keep_mask_weighted
 from gcl.errors import GCLConfigError
+from gcl.kernels.sparse_features import SparseFeatures
 from gcl.methods.grace import GRACE
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class GCA(GRACE):
             data.x, centrality, dense=bool(self.config['augment']['dense_features']))   # [F]
         logger.info('GCA-%s: edge and feature drop weights computed', scheme)
 
-    def view(self, data: Data, k: int, epoch: int) -> tuple[Tensor, Tensor]:
+    def view(self, data: Data, k: int, epoch: int) -> tuple[Tensor | SparseFeatures, Tensor]:
         """View ``k`` in {0, 1}: ``(x [N, F], edge_index [2, E'])``, adaptive unless
         ``drop_scheme='uniform'``."""
         if getattr(self, 'edge_weights_', None) is None:
@@ -89,6 +90,6 @@ class GCA(GRACE):
         threshold = float(self.config['augment']['threshold'])
         edge_index, _ = drop_edge_weighted(
             data.edge_index, adaptive_probabilities(self.edge_weights_, p_edge[k], threshold))
-        x, _ = drop_feature_weighted(
-            data.x, adaptive_probabilities(self.feature_weights_, p_feat[k], threshold))
-        return x, edge_index
+        keep = feature_keep_mask_weighted(
+            adaptive_probabilities(self.feature_weights_, p_feat[k], threshold))     # [F]
+        return self.masked_features(data, keep), edge_index

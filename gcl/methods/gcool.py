@@ -59,10 +59,11 @@ from torch_geometric.data import Data
 
 from gcl.augment.adaptive import adaptive_probabilities, edge_drop_weights, feature_drop_weights
 from gcl.augment.centrality import node_centrality
-from gcl.augment.functional import drop_edge_weighted, drop_feature_weighted
+from gcl.augment.functional import drop_edge_weighted, feature_keep_mask_weighted
 from gcl.community.deca import SIMILARITIES, deca_loss, soft_assignment
 from gcl.encoders import GCNEncoder, ProjectionHead
 from gcl.errors import GCLConfigError
+from gcl.kernels.sparse_features import SparseFeatures
 from gcl.losses.resc import ReSC
 from gcl.methods.base import COMMON_DEFAULTS, Method
 
@@ -118,7 +119,7 @@ class GCooL(Method):
         config['eval']['node_protocol'] = 'gca'
         config.update({
             'encoder': {'hidden': 128, 'first_hidden': 256, 'layers': 2, 'activation': 'relu',
-                        'proj_hidden': 128},
+                        'proj_hidden': 128, 'sparse_input': 'auto'},
             'augment': {'drop_scheme': 'degree', 'p_edge': [0.2, 0.2], 'p_feat': [0.3, 0.3],
                         'threshold': 0.7, 'dense_features': False},
             'loss': {'name': 'info_nce', 'tau': 0.4, 'intra_view': False, 'symmetric': False,
@@ -234,11 +235,10 @@ class GCooL(Method):
         return model
 
     # ----------------------------------------------------------------- step
-    def view(self, data: Data, branch: Branch) -> tuple[Tensor, Tensor]:
+    def view(self, data: Data, branch: Branch) -> tuple[Tensor | SparseFeatures, Tensor]:
         """One adaptive view: ``(x [N, F], edge_index [2, E'])``."""
         edge_index, _ = drop_edge_weighted(branch.edge_index, branch.p_edge)
-        x, _ = drop_feature_weighted(data.x, branch.p_feat)
-        return x, edge_index
+        return self.masked_features(data, feature_keep_mask_weighted(branch.p_feat)), edge_index
 
     @staticmethod
     def branch_encoder(model: nn.Module, branch: Branch) -> nn.Module:
@@ -285,8 +285,8 @@ class GCooL(Method):
         if self.is_multiplex_run(data):
             from gcl.methods.gcool_multiplex import multiplex_edge_indices
 
-            return model.encoder(data.x, multiplex_edge_indices(self, data))
-        return model.encoder(data.x, data.edge_index)
+            return model.encoder(self.input_features(data), multiplex_edge_indices(self, data))
+        return model.encoder(self.input_features(data), data.edge_index)
 
     @torch.no_grad()
     def assign(self, data: Data) -> Tensor:

@@ -9,9 +9,10 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.utils import dropout_edge
 
-from gcl.augment.functional import drop_feature
+from gcl.augment.functional import feature_keep_mask
 from gcl.encoders import GCNEncoder, ProjectionHead
 from gcl.errors import GCLConfigError
+from gcl.kernels.sparse_features import SparseFeatures
 from gcl.methods.base import COMMON_DEFAULTS, Method
 
 __all__ = ['GRACE']
@@ -34,8 +35,9 @@ class GRACE(Method):
     def default_config(cls) -> dict[str, Any]:
         config = copy.deepcopy(COMMON_DEFAULTS)
         config.update({
+            # sparse_input: 'auto' reads bag-of-words features as CSR (GCNEncoder), same numbers
             'encoder': {'hidden': 128, 'first_hidden': None, 'layers': 2, 'activation': 'relu',
-                        'proj_hidden': None},
+                        'proj_hidden': None, 'sparse_input': 'auto'},
             'augment': {'p_edge': [0.2, 0.4], 'p_feat': [0.3, 0.4]},
             'loss': {'name': 'info_nce', 'tau': 0.4, 'intra_view': True, 'symmetric': True,
                      'batch_size': None},
@@ -67,13 +69,14 @@ class GRACE(Method):
             pairs.append((float(pair[0]), float(pair[1])))
         return pairs[0], pairs[1]
 
-    def view(self, data: Data, k: int, epoch: int) -> tuple[Tensor, Tensor]:
-        """View ``k`` in {0, 1}: ``(x [N, F], edge_index [2, E'])`` -- GRACE's uniform views."""
+    def view(self, data: Data, k: int, epoch: int) -> tuple[Tensor | SparseFeatures, Tensor]:
+        """View ``k`` in {0, 1}: ``(x [N, F], edge_index [2, E'])`` -- GRACE's uniform views
+        (``x`` masked as :meth:`masked_features` returns it)."""
         p_edge, p_feat = self.rates()
         edge_index, _ = dropout_edge(data.edge_index, p=p_edge[k], force_undirected=False,
                                      training=p_edge[k] > 0)
-        x, _ = drop_feature(data.x, p_feat[k])
-        return x, edge_index
+        keep = feature_keep_mask(data.x.size(1), p_feat[k], data.x.device)
+        return self.masked_features(data, keep), edge_index
 
     # ----------------------------------------------------------------- step
     def project(self, model: nn.Module, data: Data, epoch: int) -> tuple[Tensor, Tensor]:
