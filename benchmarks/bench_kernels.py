@@ -425,8 +425,8 @@ The same block machinery computes DCL / DCLW (`positive_in_denominator=False`, p
 Team-up (`log_weights`, per-candidate weights with their gradient) and MEOW (`groups`, pairwise
 cluster weights built block by block). Meta-node / community sums use `gcl.kernels.segment`
 (PyG `scatter`; `torch_scatter` when importable, not installed here). GCN propagation goes through
-a CSR SpMM (`GCNEncoder(propagation='csr')`, chosen by `'auto'` once GCNConv's [E, C] message
-tensor would pass 256 MiB).
+a CSR SpMM (`GCNEncoder(propagation='csr')`, chosen by `'auto'` on CPU at every size, and on
+other devices once GCNConv's [E, C] message tensor would pass 256 MiB).
 
 Reading the tables: the kernels compared in one table row were timed in one process,
 interleaved, so they share the machine's conditions (the load average is given below). The
