@@ -6,7 +6,8 @@
 - :func:`dense_log_denominators`: the ``[N, N]`` reference;
 - :func:`sampled_log_denominators`: ``K`` shared uniform negatives (an approximation);
 - :func:`segment_sum` / :func:`prototypes`: scatter kernels for meta-nodes and communities;
-- :func:`gcn_csr_adjacency` / :func:`csr_propagate`: GCN propagation by CSR SpMM.
+- :func:`gcn_csr_adjacency` / :func:`csr_propagate`: GCN propagation by CSR SpMM;
+- :class:`SparseFeatures`: sparse node features with the view's column mask on the weights.
 """
 
 from gcl.kernels.auto import (
@@ -40,6 +41,7 @@ from gcl.kernels.segment import (
     segment_reduce,
     segment_sum,
 )
+from gcl.kernels.sparse_features import SparseFeatures
 
 __all__ = [
     'MODES',
@@ -67,4 +69,5 @@ __all__ = [
     'GCNAdjacency',
     'csr_propagate',
     'CachedAdjacency',
+    'SparseFeatures',
 ]
