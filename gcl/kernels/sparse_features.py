@@ -15,7 +15,7 @@ sparse transpose is sorted per step.
 
 The SpMMs run over column tiles of the dense operand: a whole ``[F, C]`` weight matrix (193 MB
 on CS) does not fit in cache and every non-zero would fetch a row of it from memory; a tile of
-256 columns does (measured on CS at C = 7,105: forward 6.8 s untiled, 2.5-2.7 s tiled).
+256 columns does (CS at C = 7,105, one thread here: forward 6.8 s untiled, 2.5-2.7 s tiled).
 
 PyG and torch have the pieces (``to_sparse_csr``, ``torch.sparse.mm``) but not the masked first
 layer, which is why this module exists. ``benchmarks/bench_sparse_features.py`` measures it.
@@ -34,8 +34,8 @@ from gcl.errors import GCLConfigError
 __all__ = ['SparseFeatures', 'sparse_features_pay_off', 'AUTO_MAX_DENSITY']
 
 # 'auto' keeps features sparse at or below this density. Measured on one CPU thread (first
-# layer forward + backward): 8.7x faster at Cora's 1.3%, 13.5x at CiteSeer's 0.85%, but 5x
-# slower at Amazon-Photo's 35% (benchmarks/SPARSE_FEATURES.md).
+# layer forward + weight gradient): 7.6x faster at Cora's 1.3%, 12.4x at CiteSeer's 0.85%, but
+# 3.6x slower at Amazon-Photo's 35% (benchmarks/SPARSE_FEATURES.md).
 AUTO_MAX_DENSITY = 0.05
 _TILE = 256   # columns of the dense operand per SpMM (fits in cache)
 
