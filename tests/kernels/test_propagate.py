@@ -50,6 +50,8 @@ def test_encoder_paths_agree_on_an_asymmetric_view() -> None:
     b.load_state_dict(a.state_dict())                       # same parameters
     assert_close(b(x, view), a(x, view))
     assert GCNEncoder(12, 8).propagation == 'auto'
+    assert GCNEncoder(12, 8)._use_csr(x, view)              # 'auto' is CSR on CPU
+    assert not a._use_csr(x, view)
     copy.deepcopy(b)                                        # the cache does not block copies
     with pytest.raises(GCLConfigError, match='propagation'):
         GCNEncoder(12, 8, propagation='magic')
