@@ -61,8 +61,8 @@ class GCNEncoder(nn.Module):
     into a sparse CSR matrix (cached for a graph seen again) and runs one SpMM per layer
     (:mod:`gcl.kernels.propagate`; several times faster on CPU, no per-edge buffer, see
     ``benchmarks/KERNELS.md``); ``'auto'`` (default) takes ``'csr'`` on CPU, where it measured
-    4.4-6.5x faster per layer at every size from 2,708 to 200,000 nodes (KERNELS.md), and elsewhere keeps
-    ``'gcnconv'`` until its message tensor would exceed 256 MiB (million-edge graphs).
+    4.4-6.5x faster per layer at every size from 2,708 to 200,000 nodes (KERNELS.md), and
+    elsewhere keeps ``'gcnconv'`` until its message tensor would exceed 256 MiB.
 
     ``x`` may be a :class:`~gcl.kernels.sparse_features.SparseFeatures` (bag-of-words features in
     CSR, with the view's column mask applied to the first weight matrix): the first layer is then
