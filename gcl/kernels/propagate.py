@@ -61,17 +61,28 @@ class GCNAdjacency(NamedTuple):
     self_weight: Tensor | None
 
 
+def _spmm(matrix: Tensor, dense: Tensor, tile: int = 0) -> Tensor:
+    """``matrix @ dense`` (CSR ``[A, B]`` times ``[B, C]``); with ``tile > 0``, ``tile`` columns
+    of ``dense`` at a time (so each SpMM's dense operand fits in cache)."""
+    if tile <= 0 or dense.size(1) <= tile:
+        return torch.sparse.mm(matrix, dense if tile <= 0 else dense.contiguous())
+    return torch.cat([torch.sparse.mm(matrix, dense[:, j:j + tile].contiguous())
+                      for j in range(0, dense.size(1), tile)], dim=1)
+
+
 class _SpMM(torch.autograd.Function):
-    """``M @ x`` with ``M^T @ grad`` in backward, both precomputed CSR matrices."""
+    """``M @ x`` with ``M^T @ grad`` in backward, both precomputed CSR matrices; ``tile`` as in
+    :func:`_spmm` (0: one product)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, matrix: Tensor, transposed: Tensor) -> Tensor:  # noqa: ANN001
-        ctx.transposed = transposed
-        return torch.sparse.mm(matrix, x)
+    def forward(ctx, x: Tensor, matrix: Tensor, transposed: Tensor,  # noqa: ANN001
+                tile: int = 0) -> Tensor:
+        ctx.transposed, ctx.tile = transposed, tile
+        return _spmm(matrix, x, tile)
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # noqa: ANN001, ANN205
-        return torch.sparse.mm(ctx.transposed, grad), None, None
+        return _spmm(ctx.transposed, grad, ctx.tile), None, None, None
 
 
 def _csr(crow_of: Tensor, col: Tensor, value: Tensor, num_nodes: int) -> Tensor:

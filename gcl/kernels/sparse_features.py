@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from gcl.errors import GCLConfigError
+from gcl.kernels.propagate import _SpMM
 
 __all__ = ['SparseFeatures', 'sparse_features_pay_off', 'AUTO_MAX_DENSITY']
 
@@ -38,27 +39,6 @@ __all__ = ['SparseFeatures', 'sparse_features_pay_off', 'AUTO_MAX_DENSITY']
 # 3.6x slower at Amazon-Photo's 35% (benchmarks/SPARSE_FEATURES.md).
 AUTO_MAX_DENSITY = 0.05
 _TILE = 256   # columns of the dense operand per SpMM (fits in cache)
-
-
-def _tiled_spmm(matrix: Tensor, dense: Tensor, tile: int = _TILE) -> Tensor:
-    """``matrix @ dense`` (CSR ``[A, B]`` times ``[B, C]``), ``tile`` columns at a time."""
-    if dense.size(1) <= tile:
-        return torch.sparse.mm(matrix, dense.contiguous())
-    return torch.cat([torch.sparse.mm(matrix, dense[:, j:j + tile].contiguous())
-                      for j in range(0, dense.size(1), tile)], dim=1)
-
-
-class _FeatureSpMM(torch.autograd.Function):
-    """``X @ w`` with ``X^T @ grad`` in backward; ``X`` and ``X^T`` are precomputed CSR."""
-
-    @staticmethod
-    def forward(ctx, w: Tensor, matrix: Tensor, transposed: Tensor) -> Tensor:  # noqa: ANN001
-        ctx.transposed = transposed
-        return _tiled_spmm(matrix, w)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):  # noqa: ANN001, ANN205
-        return _tiled_spmm(ctx.transposed, grad), None, None
 
 
 def _to_csr(x: Tensor) -> Tensor:
@@ -134,7 +114,7 @@ class SparseFeatures:
         matrix, transposed = self.matrix, self.transposed
         if matrix.dtype != w.dtype:
             matrix, transposed = matrix.to(w.dtype), transposed.to(w.dtype)
-        return _FeatureSpMM.apply(w, matrix, transposed)
+        return _SpMM.apply(w, matrix, transposed, _TILE)   # dW^T = X^T dY in backward
 
     def to_dense(self) -> Tensor:
         """The masked features as a dense ``[N, F]`` tensor."""
