@@ -88,8 +88,12 @@ def bench(
         '--isolate/--no-isolate',
         help='Run each (method, dataset, seed) in a fresh process: its own peak memory, and a '
              'crash costs one cell, not the grid.')] = True,
+    checkpoint_minutes: Annotated[float, typer.Option(
+        help='Checkpoint each training this often (0: never); a killed cell started again '
+             'resumes from its last checkpoint.')] = 10.0,
     dry_run: Annotated[bool, typer.Option(
-        '--dry-run', help='List the cells and which are done; run nothing.')] = False,
+        '--dry-run', help='List the cells, which are done and how far an interrupted one '
+                          'got; run nothing.')] = False,
     stop_on_error: Annotated[bool, typer.Option(
         '--stop-on-error', help='Stop at the first failing cell.')] = False,
     quiet: Annotated[bool, typer.Option('--quiet', '-q', help='No progress or info logs.')
@@ -98,12 +102,13 @@ def bench(
 ) -> None:
     """Run a benchmark grid; one JSON line per (method, dataset, seed, task).
 
-    Resumable: finished cells in the results file are skipped, so a killed run restarts where it
-    stopped. `gcl leaderboard` turns the results into benchmarks/RESULTS.md.
+    Resumable: finished cells in the results file are skipped, and an interrupted training
+    continues from its last checkpoint (every --checkpoint-minutes), so a killed run restarts
+    where it stopped. `gcl leaderboard` turns the results into benchmarks/RESULTS.md.
     """
     from gcl.bench.grid import expand_grid, load_suite, parse_names, parse_seeds
     from gcl.bench.leaderboard import build_rows
-    from gcl.bench.runner import record_key, run_cells, scan_results
+    from gcl.bench.runner import checkpoint_progress, record_key, run_cells, scan_results
     from gcl.config import parse_overrides
     from gcl.errors import GCLConfigError
 
@@ -129,17 +134,19 @@ def bench(
     if dry_run:
         done = {record_key(r) for _, r in scan_results(results_file).records}
         payload = [{'cell': c.describe(), 'protocol': c.protocol, 'config_hash': c.config_hash,
-                    'done': c.key in done} for c in cells]
+                    'done': c.key in done,
+                    'checkpoint': None if c.key in done else checkpoint_progress(out, c)}
+                   for c in cells]
 
         def render_cells() -> None:
             from rich.table import Table
 
             table = Table(title=f'{len(cells)} cells -> {results_file}', title_justify='left')
-            for column in ('cell', 'protocol', 'config', 'done'):
+            for column in ('cell', 'protocol', 'config', 'done', 'checkpoint'):
                 table.add_column(column)
             for item in payload:
                 table.add_row(item['cell'], item['protocol'], item['config_hash'],
-                              'yes' if item['done'] else '')
+                              'yes' if item['done'] else '', item['checkpoint'] or '')
             common.stdout.print(table)
 
         common.emit(payload, fmt, render_cells)
@@ -148,7 +155,8 @@ def bench(
     try:
         summary = run_cells(cells, results_file, out_dir=out, root=root, device=device,
                             isolate=isolate, on_event=progress, stop_on_error=stop_on_error,
-                            extra={'bench': {'suite': name}})
+                            extra={'bench': {'suite': name}},
+                            checkpoint_seconds=max(0.0, 60.0 * checkpoint_minutes))
     finally:
         progress.stop()
     keys = {c.key for c in cells}

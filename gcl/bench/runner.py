@@ -8,6 +8,10 @@ file is scanned, finished cells (same :attr:`Cell.key`: method, dataset, seed, t
 config hash) are skipped, and a corrupted or truncated line is reported with its line number and
 skipped, never merged.
 
+A group interrupted mid-training loses little: its trainings checkpoint every few minutes
+(``checkpoint_seconds``) under ``<out_dir>/.checkpoints/``, and the next start resumes them (see
+:func:`gcl.train.run.run`), so a multi-hour cell killed near its end restarts near its end.
+
 With ``isolate=True`` each group runs in a fresh ``spawn``-ed process: a crash or out-of-memory
 kill costs one group, not the grid, and the record's ``peak_rss_mb`` is that group's own peak
 (``ru_maxrss`` only grows within a process, so in-process runs report an upper bound).
@@ -33,7 +37,7 @@ from gcl.utils.io import append_jsonl
 logger = logging.getLogger(__name__)
 
 __all__ = ['ScanResult', 'BenchEvent', 'BenchSummary', 'scan_results', 'record_key',
-           'run_cells']
+           'run_cells', 'checkpoint_folder', 'checkpoint_progress']
 
 _REQUIRED = ('method', 'dataset', 'seed', 'task', 'metrics', 'config')
 
@@ -150,6 +154,29 @@ def record_key(record: dict[str, Any]) -> str | None:
         return None
 
 
+def checkpoint_folder(out_dir: str | os.PathLike, method: str, dataset: str, seed: int,
+                      chash: str) -> Path:
+    """Where a group's resumable checkpoints live (one folder per method, dataset, seed and
+    config hash, so a changed config never resumes an old training)."""
+    return Path(out_dir) / '.checkpoints' / f'{method}-{dataset}-seed{seed}-{chash}'
+
+
+def checkpoint_progress(out_dir: str | os.PathLike, cell: Cell) -> str | None:
+    """``'epoch 1200/2901'`` when ``cell``'s training has a resumable checkpoint, else ``None``
+    (the link task trains its own encoder, so it reads ``link.pt``; the others ``node.pt``)."""
+    from gcl.train.checkpoint import load_checkpoint
+
+    folder = checkpoint_folder(out_dir, cell.method, cell.dataset, cell.seed, cell.config_hash)
+    path = folder / ('link.pt' if cell.task == 'link' else 'node.pt')
+    if not path.exists():
+        return None
+    try:
+        state = load_checkpoint(path, method=cell.method)
+    except GCLError as exc:
+        return f'unreadable ({exc})'
+    return f"epoch {int(state['epoch'])}/{int(cell.config['optim']['epochs'])}"
+
+
 def _run_in_process(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     from gcl.train.run import run
 
@@ -247,7 +274,8 @@ def run_cells(cells: Sequence[Cell], results_file: str | os.PathLike, *,
               device: str = 'auto', isolate: bool = False,
               on_event: Callable[[BenchEvent], None] | None = None, stop_on_error: bool = False,
               save_embeddings: bool = True, run_fn: Callable[..., dict[str, Any]] | None = None,
-              extra: dict[str, Any] | None = None) -> BenchSummary:
+              extra: dict[str, Any] | None = None,
+              checkpoint_seconds: float = 600.0) -> BenchSummary:
     """Run the unfinished ``cells`` and append one record per cell to ``results_file``.
 
     Args:
@@ -263,6 +291,10 @@ def run_cells(cells: Sequence[Cell], results_file: str | os.PathLike, *,
         save_embeddings: keep ``embeddings.pt`` in each run directory.
         run_fn: replaces :func:`gcl.train.run.run` in-process (tests); ignored with ``isolate``.
         extra: fields added to every record (e.g. ``{'bench': {'suite': 'quick'}}``).
+        checkpoint_seconds: a group's trainings checkpoint this often (0: never) under
+            ``out_dir/.checkpoints/<method>-<dataset>-seed<seed>-<config hash>/``; a killed
+            group started again resumes there instead of from epoch 1, and ends with the same
+            records (plus ``resumed_from_epoch``).
 
     Returns:
         BenchSummary: counts, failures, the new records, and the results file's bad lines.
@@ -289,7 +321,7 @@ def run_cells(cells: Sequence[Cell], results_file: str | os.PathLike, *,
     _repair_tail(results_file, scan)
     times: dict[tuple[str, str], list[float]] = {}
     order = list(groups.items())
-    for index, ((method, dataset, seed, _), group_cells) in enumerate(order):
+    for index, ((method, dataset, seed, chash), group_cells) in enumerate(order):
         tasks = list(dict.fromkeys(c.task for c in group_cells))
         label = f"{method}/{dataset} seed {seed} ({', '.join(tasks)})"
         pending = [(m, d) for (m, d, _, _), _c in order[index:]]
@@ -299,6 +331,9 @@ def run_cells(cells: Sequence[Cell], results_file: str | os.PathLike, *,
         kwargs = {'root': root, 'out_dir': out_dir, 'device': device, 'progress': False,
                   'results_file': Path(out_dir) / 'runs.jsonl', 'tasks': tasks,
                   'save_embeddings': save_embeddings}
+        if checkpoint_seconds > 0:
+            kwargs.update(checkpoint_dir=checkpoint_folder(out_dir, method, dataset, seed, chash),
+                          checkpoint_seconds=checkpoint_seconds)
         group_start = time.perf_counter()
         try:
             if isolate:

@@ -71,7 +71,7 @@ class Method(ABC):
     Attributes (after ``fit``):
         model_: the trained ``nn.Module`` (``model_.encoder`` embeds).
         history_: per-epoch ``{'epoch', 'loss', 'seconds', ...}``.
-        fit_seconds_: wall time of ``fit``.
+        fit_seconds_: wall time of ``fit`` (with the earlier fits a resumed one continues).
     """
 
     name: str = 'method'
@@ -170,12 +170,15 @@ class Method(ABC):
     # ----------------------------------------------------------------- public API
     def fit(self, data: Data, *, device: str | torch.device = 'auto', progress: bool = False,
             checkpoint_path: str | Path | None = None, resume_from: str | Path | None = None,
+            checkpoint_seconds: float = 0.0,
             callbacks: tuple[Callback, ...] | list[Callback] = ()) -> Method:
         """Train on ``data`` (validated first) and return ``self``.
 
         ``resume_from`` continues a checkpoint written by an earlier ``fit`` of the same method
-        (model, optimiser, RNG and epoch restored). ``checkpoint_path`` receives a checkpoint every
-        ``train.checkpoint_every`` epochs and at the end.
+        (model, optimiser, RNG, epoch, history and training time restored), so an interrupted fit
+        resumed from its last checkpoint ends with the same model as an uninterrupted one.
+        ``checkpoint_path`` receives a checkpoint every ``train.checkpoint_every`` epochs, after
+        any epoch ending ``checkpoint_seconds`` (if > 0) after the previous one, and at the end.
         """
         check_graph(data)
         seed_everything(self.seed)
@@ -187,6 +190,7 @@ class Method(ABC):
         optimizer = torch.optim.Adam(model.parameters(), lr=float(self.config['optim']['lr']),
                                      weight_decay=float(self.config['optim']['weight_decay']))
         start_epoch = 1
+        prior_seconds = 0.0  # training time of the earlier fits a checkpoint continues
         history: list[dict[str, Any]] = []
         if resume_from is not None:
             state = load_checkpoint(resume_from, method=self.name)
@@ -199,15 +203,20 @@ class Method(ABC):
                 optimizer.load_state_dict(state['optimizer'])
             self.load_extra_state(state.get('extra') or {})
             history = list((state.get('extra') or {}).get('history', []))
+            prior_seconds = float((state.get('extra') or {}).get('fit_seconds', 0.0))
             if state.get('rng') is not None:
                 torch.set_rng_state(state['rng'])
+            if state.get('cuda_rng') is not None and self.device_.type == 'cuda' and \
+                    len(state['cuda_rng']) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(state['cuda_rng'])
             start_epoch = int(state['epoch']) + 1
             logger.info('resuming %s from epoch %d', self.name, start_epoch)
-        self._history_so_far = history
         epochs = int(self.config['optim']['epochs'])
         history += fit_loop(self, model, data, optimizer, epochs=epochs, start_epoch=start_epoch,
                             progress=progress, checkpoint_path=checkpoint_path,
                             checkpoint_every=int(self.config['train']['checkpoint_every']),
+                            checkpoint_seconds=checkpoint_seconds, prior_history=history,
+                            prior_seconds=prior_seconds + time.perf_counter() - start,
                             callbacks=callbacks)
         for callback in callbacks:  # e.g. RankMe(select=True) loads its chosen epoch's weights
             finish = getattr(callback, 'on_fit_end', None)
@@ -216,7 +225,7 @@ class Method(ABC):
         self.model_ = model
         self.optimizer_ = optimizer
         self.history_ = history
-        self.fit_seconds_ = time.perf_counter() - start
+        self.fit_seconds_ = prior_seconds + time.perf_counter() - start
         if checkpoint_path is not None:
             self.save(checkpoint_path)
         return self
@@ -234,6 +243,8 @@ class Method(ABC):
         """Write a checkpoint (state_dict, config, epoch, history) atomically."""
         model = self._fitted()
         extra = {**self.extra_state(), 'history': self.history_}
+        if getattr(self, 'fit_seconds_', None) is not None:
+            extra['fit_seconds'] = float(self.fit_seconds_)
         return save_checkpoint(path, method=self.name, config=self.config,
                                state_dict=model.state_dict(),
                                optimizer=getattr(self, 'optimizer_', None).state_dict()

@@ -33,6 +33,9 @@ def save_checkpoint(path: str | os.PathLike, *, method: str, config: dict[str, A
         'state_dict': state_dict,
         'optimizer': optimizer,
         'rng': torch.get_rng_state(),
+        # The GPUs' generators too (dropout masks drawn on CUDA), so a resumed CUDA fit continues
+        # the same random stream; only when CUDA is in use (reading it would initialise CUDA).
+        'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
         'extra': extra or {},
     }
     return atomic_save_torch(payload, path)

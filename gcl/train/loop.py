@@ -32,16 +32,25 @@ Callback = Callable[[int, 'Method', nn.Module, 'Data', float], dict[str, float] 
 def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.optim.Optimizer, *,
              epochs: int, start_epoch: int = 1, progress: bool = False,
              checkpoint_path: str | Path | None = None, checkpoint_every: int = 0,
+             checkpoint_seconds: float = 0.0, prior_history: Sequence[dict[str, Any]] = (),
+             prior_seconds: float = 0.0,
              callbacks: Sequence[Callback] = ()) -> list[dict[str, Any]]:
     """Run epochs ``start_epoch..epochs`` of ``method.step`` with one optimiser step each.
 
     Returns the history: one dict per epoch with ``epoch``, ``loss``, ``seconds`` and whatever the
     callbacks return.
 
+    A checkpoint goes to ``checkpoint_path`` after every ``checkpoint_every``-th epoch and, with
+    ``checkpoint_seconds > 0``, after any epoch that ends at least that long after the previous
+    checkpoint (or the start). It holds the history so far (``prior_history`` -- the epochs a
+    resumed fit restored -- plus this call's) and ``fit_seconds`` (``prior_seconds`` plus the time
+    since this call began), so a fit resumed from it reports the whole training.
+
     Raises:
         TrainingDivergedError: when a loss is NaN or infinite (the message names the epoch).
     """
     history: list[dict[str, Any]] = []
+    began = last_saved = time.perf_counter()
     bar = _progress(progress)
     task = bar.add_task(f'{method.name}', total=epochs, completed=start_epoch - 1,
                         loss=float('nan')) if bar else None
@@ -68,8 +77,13 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
             history.append(entry)
             if bar is not None:
                 bar.update(task, advance=1, loss=value)
-            if checkpoint_path and checkpoint_every and epoch % checkpoint_every == 0:
-                _checkpoint(method, model, optimizer, epoch, checkpoint_path)
+            now = time.perf_counter()
+            if checkpoint_path and ((checkpoint_every and epoch % checkpoint_every == 0) or
+                                    (checkpoint_seconds > 0 and
+                                     now - last_saved >= checkpoint_seconds)):
+                _checkpoint(method, model, optimizer, epoch, checkpoint_path,
+                            [*prior_history, *history], prior_seconds + now - began)
+                last_saved = time.perf_counter()
             logger.debug('epoch %d loss %.5f', epoch, value)
     finally:
         if bar is not None:
@@ -78,10 +92,11 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
 
 
 def _checkpoint(method: Method, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int,
-                path: str | Path) -> None:
+                path: str | Path, history: list[dict[str, Any]], fit_seconds: float) -> None:
     save_checkpoint(path, method=method.name, config=method.config, state_dict=model.state_dict(),
                     optimizer=optimizer.state_dict(), epoch=epoch,
-                    extra=method.extra_state())
+                    extra={**method.extra_state(), 'history': history,
+                           'fit_seconds': fit_seconds})
 
 
 def _progress(enabled: bool):  # noqa: ANN202

@@ -21,7 +21,7 @@ import torch
 import yaml
 
 from gcl.data.loaders import get_idx_split, load_dataset
-from gcl.errors import GCLConfigError
+from gcl.errors import GCLConfigError, GCLError
 from gcl.train.record import data_checksum, make_record
 from gcl.utils.io import append_jsonl, atomic_save_torch, atomic_write_text
 from gcl.utils.seed import seed_everything
@@ -87,7 +87,9 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         out_dir: str | os.PathLike = 'runs', device: str = 'auto', progress: bool = False,
         resume: str | os.PathLike | None = None, results_file: str | os.PathLike | None = None,
         tasks: list[str] | None = None, data: Any = None, save_embeddings: bool = True,
-        sweep: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        sweep: Mapping[str, Mapping[str, Any]] | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_seconds: float = 600.0) -> dict[str, Any]:
     """Train ``config['method']`` on ``config['dataset']`` and evaluate it.
 
     Writes ``<out_dir>/<method>-<dataset>-seed<seed>-<time>/`` (``config.yaml``, ``metrics.json``,
@@ -96,6 +98,13 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
     ``results_file`` (default ``<out_dir>/results.jsonl``). ``sweep`` (task -> how this config
     was chosen, from :func:`gcl.train.sweep.sweep`) is written to ``sweep.json`` and into each
     task's records as ``'sweep'``.
+
+    ``checkpoint_dir`` makes the run survive being killed: each training (``node.pt`` for the
+    full graph, ``link.pt`` for the link-prediction one) checkpoints there every
+    ``checkpoint_seconds`` and resumes from its checkpoint when the same config runs again, with
+    the same result as an uninterrupted run (the RNG state travels with the model). The records
+    then say ``resumed_from_epoch``; the folder is removed once the run is complete. Not with
+    ``train.select: rankme``, whose chosen epoch is not in the checkpoint.
 
     Returns:
         ``{'run_dir', 'metrics': {task: {...}}, 'records': [...], 'config'}``.
@@ -132,11 +141,17 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         timings: dict[str, float] = {}
         method = None
         selected: dict[str, Any] = {}  # task -> the epoch train.select='rankme' kept
+        saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
+        resumed: dict[str, int] = {}  # task -> the epoch its training resumed after
         if any(t in tasks for t in ('node', 'cluster')) or not tasks:
             method = cls(config)
+            start_from = resume or saves.resume_point('node', method, resumed, ('node', 'cluster'))
             method.fit(data, device=device, progress=progress,
-                       checkpoint_path=tmp_dir / 'checkpoint.pt', resume_from=resume,
+                       checkpoint_path=saves.path('node') or tmp_dir / 'checkpoint.pt',
+                       resume_from=start_from, checkpoint_seconds=saves.seconds,
                        callbacks=callbacks_from_config(config))
+            if saves.path('node') is not None:
+                shutil.copyfile(saves.path('node'), tmp_dir / 'checkpoint.pt')
             if getattr(method, 'selection_', None):
                 selected.update(node=method.selection_, cluster=method.selection_)
             timings['fit'] = method.fit_seconds_
@@ -158,8 +173,13 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         if 'link' in tasks:
             train_data, edge_split = link_split(data, config)
             seed_everything(seed)
-            link_method = cls(config).fit(train_data, device=device, progress=progress,
-                                          callbacks=callbacks_from_config(config))
+            link_method = cls(config)
+            link_method.fit(train_data, device=device, progress=progress,
+                            checkpoint_path=saves.path('link'),
+                            resume_from=saves.resume_point('link', link_method, resumed,
+                                                           ('link',)),
+                            checkpoint_seconds=saves.seconds,
+                            callbacks=callbacks_from_config(config))
             if getattr(link_method, 'selection_', None):
                 selected['link'] = link_method.selection_
             timings['fit_link'] = link_method.fit_seconds_
@@ -182,6 +202,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                         'seconds_per_epoch': summary['seconds_per_epoch'],
                                         **({'selection': selected[base]}
                                            if base in selected else {}),
+                                        **({'resumed_from_epoch': resumed[base]}
+                                           if base in resumed else {}),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})
             records.append(record)
@@ -193,6 +215,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
     logging.getLogger('gcl').removeHandler(handler)
     handler.close()
     os.replace(tmp_dir, final_dir)
+    saves.remove()
     results = Path(results_file) if results_file else out_dir / 'results.jsonl'
     for record in records:
         append_jsonl(results, record)
@@ -211,3 +234,55 @@ def _seconds_per_epoch(method: Any) -> float | None:
 
 def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
     atomic_write_text(path, ''.join(json.dumps(h) + '\n' for h in history))
+
+
+class _Checkpoints:
+    """Where a resumable run keeps its trainings' checkpoints (see :func:`run`)."""
+
+    def __init__(self, folder: str | os.PathLike | None, config: Mapping[str, Any],
+                 seconds: float) -> None:
+        select = str((config.get('train') or {}).get('select') or 'last')
+        if folder is not None and select == 'rankme':
+            logger.info('train.select=rankme: this run is not resumable (the chosen epoch is '
+                        'not in the checkpoint)')
+            folder = None
+        self.folder = Path(folder) if folder is not None else None
+        self.seconds = float(seconds) if self.folder is not None else 0.0
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path | None:
+        return self.folder / f'{name}.pt' if self.folder is not None else None
+
+    def resume_point(self, name: str, method: Any, resumed: dict[str, int],
+                     tasks: tuple[str, ...]) -> Path | None:
+        """The checkpoint ``name`` if it continues this very config, else ``None`` (a stale or
+        unreadable one is set aside with a warning, and training starts afresh)."""
+        from gcl.train.checkpoint import load_checkpoint
+
+        path = self.path(name)
+        if path is None or not path.exists():
+            return None
+        try:
+            state = load_checkpoint(path, method=method.name)
+        except GCLError as exc:
+            logger.warning('%s; starting this training afresh', exc)
+            path.unlink(missing_ok=True)
+            return None
+        if _canonical(state.get('config')) != _canonical(method.config):
+            logger.warning('%s was written by another config; starting this training afresh',
+                           path)
+            path.unlink(missing_ok=True)
+            return None
+        epoch = int(state.get('epoch', 0))
+        logger.info('%s: resuming the %s training after epoch %d', path, name, epoch)
+        resumed.update(dict.fromkeys(tasks, epoch))
+        return path
+
+    def remove(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _canonical(config: Any) -> str:
+    return json.dumps(config, sort_keys=True, default=str)

@@ -1,0 +1,196 @@
+"""Interrupted trainings resume from their checkpoint and end exactly where uninterrupted ones do:
+``Method.fit`` for each method, ``gcl.train.run.run`` with a checkpoint folder (node and link
+trainings), and ``gcl bench`` (a killed cell started again, ``--dry-run`` showing its epoch)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gcl.bench.grid import expand_grid
+from gcl.bench.runner import checkpoint_folder, run_cells, scan_results
+from gcl.cli.main import app
+from gcl.methods import get_method
+from gcl.methods.base import Method
+from gcl.train.checkpoint import load_checkpoint
+from gcl.train.run import run
+
+SMALL = {
+    'grace': dict(hidden=8),
+    'gca': dict(hidden=8),
+    'csgcl': dict(hidden=8, t0=2, gamma_max=1.0),
+    'gcool': dict(hidden=16, first_hidden=24, proj_hidden=16, num_communities=3, stride=2),
+    'pamc': dict(hidden=[32, 32, 64], ae_epochs=2, kmeans_n_init=2),
+}
+
+
+class Interrupted(Exception):
+    """Stands in for the process being killed."""
+
+
+def stop_at(epoch: int):
+    """A callback that 'kills' training during ``epoch`` (after its step, before its checkpoint),
+    so the epoch is lost and the resumed fit must redo it."""
+    def callback(current, method, model, data, loss):
+        if current == epoch:
+            raise Interrupted
+    return callback
+
+
+def _method(name: str, tmp_path, epochs: int) -> Method:
+    params = dict(SMALL[name], epochs=epochs, random_state=0)
+    if name == 'csgcl':
+        params['cache_dir'] = str(tmp_path / 'communities')
+    return get_method(name)(**params)
+
+
+@pytest.fixture
+def one_thread():
+    """Bit-for-bit comparisons at one thread: with several, some CPU reductions (PamC's, seen
+    here) sum in a varying order, so even two uninterrupted fits differ in the last bits."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize('name', sorted(SMALL))
+def test_interrupted_fit_resumes_to_the_same_model(name, sbm_graph, tmp_path, one_thread):
+    epochs = 6
+    full = _method(name, tmp_path, epochs).fit(sbm_graph, device='cpu')
+    path = tmp_path / 'c.pt'
+    with pytest.raises(Interrupted):
+        _method(name, tmp_path, epochs).fit(sbm_graph, device='cpu', checkpoint_path=path,
+                                            checkpoint_seconds=1e-9, callbacks=[stop_at(4)])
+    saved = load_checkpoint(path, name)
+    assert saved['epoch'] == 3
+    assert [h['epoch'] for h in saved['extra']['history']] == [1, 2, 3]
+    assert saved['extra']['fit_seconds'] > 0
+
+    resumed = _method(name, tmp_path, epochs).fit(sbm_graph, device='cpu', resume_from=path)
+    assert [h['epoch'] for h in resumed.history_] == list(range(1, epochs + 1))
+    assert [h['loss'] for h in resumed.history_] == [h['loss'] for h in full.history_]
+    assert resumed.fit_seconds_ > saved['extra']['fit_seconds']
+    assert torch.equal(resumed.embed(sbm_graph), full.embed(sbm_graph))
+
+
+def test_epoch_interval_still_checkpoints_with_history(sbm_graph, tmp_path):
+    path = tmp_path / 'c.pt'
+    with pytest.raises(Interrupted):
+        get_method('grace')(hidden=8, epochs=6, checkpoint_every=2, random_state=0).fit(
+            sbm_graph, checkpoint_path=path, callbacks=[stop_at(5)])
+    saved = load_checkpoint(path, 'grace')
+    assert saved['epoch'] == 4 and len(saved['extra']['history']) == 4
+
+
+def _config(seed: int = 0) -> dict:
+    from gcl.config import load_config
+
+    # Cora's GRACE config, run on the 60-node graph (``data=``): the node probe and the link
+    # split work on any graph, and Cora itself would make these tests slow.
+    return load_config('grace', 'cora', overrides={'optim.epochs': 6, 'eval.repeats': 1,
+                                                   'encoder.hidden': 16, 'seed': seed})
+
+
+class KillAfterStep:
+    """Patches ``Method.after_step`` to 'kill' the n-th training (1-based) of this process at
+    ``epoch``."""
+
+    def __init__(self, monkeypatch, epoch: int, training: int = 1) -> None:
+        self.epoch, self.training, self.seen = epoch, training, 0
+        original = Method.after_step
+
+        def after_step(method, model, data, epoch_now):
+            original(method, model, data, epoch_now)
+            if epoch_now == 1:
+                self.seen += 1
+            if self.seen == self.training and epoch_now == self.epoch:
+                raise Interrupted
+        monkeypatch.setattr(Method, 'after_step', after_step)
+
+
+def _metrics(result: dict) -> dict:
+    return {task: {k: v for k, v in values.items() if not k.endswith('seconds')}
+            for task, values in result['metrics'].items()}
+
+
+@pytest.mark.parametrize('killed', [1, 2], ids=['node-training', 'link-training'])
+def test_run_with_checkpoint_folder_resumes_and_matches(killed, sbm_graph, tmp_path,
+                                                         monkeypatch):
+    tasks = ['node', 'link']
+    reference = run(_config(), data=sbm_graph, out_dir=tmp_path / 'ref', tasks=tasks,
+                    save_embeddings=False)
+    folder = tmp_path / 'ckpt'
+    with monkeypatch.context() as patch:
+        KillAfterStep(patch, epoch=5, training=killed)
+        with pytest.raises(Interrupted):
+            run(_config(), data=sbm_graph, out_dir=tmp_path / 'runs', tasks=tasks,
+                save_embeddings=False, checkpoint_dir=folder, checkpoint_seconds=1e-9)
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == (['node.pt'] if killed == 1 else ['link.pt', 'node.pt'])
+    assert not list((tmp_path / 'runs').glob('.partial-*'))   # no half-written run directory
+
+    result = run(_config(), data=sbm_graph, out_dir=tmp_path / 'runs', tasks=tasks,
+                 save_embeddings=False, checkpoint_dir=folder, checkpoint_seconds=1e-9)
+    assert _metrics(result) == _metrics(reference)
+    by_task = {r['task']: r for r in result['records']}
+    if killed == 1:
+        assert by_task['node']['resumed_from_epoch'] == 4
+        assert 'resumed_from_epoch' not in by_task['link']
+    else:
+        assert by_task['node']['resumed_from_epoch'] == 6        # finished, nothing to redo
+        assert by_task['link']['resumed_from_epoch'] == 4
+    assert not folder.exists()                                  # removed once complete
+    assert (result['run_dir'] / 'checkpoint.pt').exists()
+
+
+def test_a_checkpoint_of_another_config_is_not_resumed(sbm_graph, tmp_path, caplog):
+    folder = tmp_path / 'ckpt'
+    folder.mkdir()
+    other = get_method('grace')(_config(seed=1)).fit(sbm_graph)
+    other.save(folder / 'node.pt')
+    result = run(_config(), data=sbm_graph, out_dir=tmp_path / 'runs', tasks=['node'],
+                 save_embeddings=False, checkpoint_dir=folder)
+    assert 'written by another config' in caplog.text
+    assert 'resumed_from_epoch' not in result['records'][0]
+
+
+def test_rankme_selection_is_not_resumable(sbm_graph, tmp_path):
+    config = _config()
+    config['train']['select'] = 'rankme'
+    folder = tmp_path / 'ckpt'
+    run(config, data=sbm_graph, out_dir=tmp_path / 'runs', tasks=['node'], save_embeddings=False,
+        checkpoint_dir=folder, checkpoint_seconds=1e-9)
+    assert not folder.exists()
+
+
+def test_bench_resumes_a_killed_cell_and_dry_run_shows_its_epoch(data_root, tmp_path,
+                                                                   monkeypatch):
+    cells = expand_grid(['grace'], ['cora'], [0], tasks=['node'], epochs=6,
+                        overrides={'eval.repeats': 1, 'encoder.hidden': 16})
+    results, out = tmp_path / 'r.jsonl', tmp_path / 'runs'
+    with monkeypatch.context() as patch:
+        KillAfterStep(patch, epoch=5)
+        with pytest.raises(Interrupted):
+            run_cells(cells, results, out_dir=out, root=data_root, stop_on_error=True,
+                      save_embeddings=False, checkpoint_seconds=1e-9)
+    folder = checkpoint_folder(out, 'grace', 'cora', 0, cells[0].config_hash)
+    assert load_checkpoint(folder / 'node.pt')['epoch'] == 4
+
+    listed = CliRunner().invoke(app, [
+        'bench', '-m', 'grace', '-d', 'cora', '-s', '0', '--tasks', 'node', '--epochs', '6',
+        '--set', 'eval.repeats=1', '--set', 'encoder.hidden=16', '--results', str(results),
+        '--out', str(out), '--root', str(data_root), '--dry-run', '--format', 'json'])
+    assert listed.exit_code == 0, listed.output
+    (item,) = json.loads(listed.stdout)
+    assert item['checkpoint'] == 'epoch 4/6' and not item['done']
+
+    summary = run_cells(cells, results, out_dir=out, root=data_root, save_embeddings=False,
+                        checkpoint_seconds=1e-9)
+    assert (summary.ran, summary.failed) == (1, [])
+    (record,) = [r for _, r in scan_results(results).records]
+    assert record['resumed_from_epoch'] == 4
+    assert not folder.exists()
