@@ -188,6 +188,10 @@ def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any], level: int
     """Body of an isolated group: run, then send the records back (or the error)."""
     _die_with_parent(parent)
     logging.getLogger('gcl').setLevel(level)  # the run's log.txt keeps the parent's verbosity
+    if level <= logging.INFO:  # the training's progress lines reach the bench's stderr too
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter('%(levelname)-8s %(message)s'))
+        logging.getLogger('gcl').addHandler(handler)
     try:
         result = _run_in_process(config, **kwargs)
         conn.send({'ok': True, 'records': result['records'], 'run_dir': str(result['run_dir'])})

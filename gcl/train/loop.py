@@ -33,7 +33,7 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
              epochs: int, start_epoch: int = 1, progress: bool = False,
              checkpoint_path: str | Path | None = None, checkpoint_every: int = 0,
              checkpoint_seconds: float = 0.0, prior_history: Sequence[dict[str, Any]] = (),
-             prior_seconds: float = 0.0,
+             prior_seconds: float = 0.0, log_seconds: float = 300.0,
              callbacks: Sequence[Callback] = ()) -> list[dict[str, Any]]:
     """Run epochs ``start_epoch..epochs`` of ``method.step`` with one optimiser step each.
 
@@ -46,11 +46,14 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
     resumed fit restored -- plus this call's) and ``fit_seconds`` (``prior_seconds`` plus the time
     since this call began), so a fit resumed from it reports the whole training.
 
+    Without a progress bar, a line ``epoch k/E, loss, s/epoch, time left`` is logged (INFO) every
+    ``log_seconds`` (0: never), so a long run in the background shows where it is.
+
     Raises:
         TrainingDivergedError: when a loss is NaN or infinite (the message names the epoch).
     """
     history: list[dict[str, Any]] = []
-    began = last_saved = time.perf_counter()
+    began = last_saved = last_logged = time.perf_counter()
     bar = _progress(progress)
     task = bar.add_task(f'{method.name}', total=epochs, completed=start_epoch - 1,
                         loss=float('nan')) if bar else None
@@ -78,6 +81,9 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
             if bar is not None:
                 bar.update(task, advance=1, loss=value)
             now = time.perf_counter()
+            if bar is None and log_seconds > 0 and now - last_logged >= log_seconds:
+                _log_progress(method.name, epoch, epochs, value, history)
+                last_logged = now
             if checkpoint_path and ((checkpoint_every and epoch % checkpoint_every == 0) or
                                     (checkpoint_seconds > 0 and
                                      now - last_saved >= checkpoint_seconds)):
@@ -89,6 +95,16 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
         if bar is not None:
             bar.stop()
     return history
+
+
+def _log_progress(name: str, epoch: int, epochs: int, loss: float,
+                  history: list[dict[str, Any]]) -> None:
+    recent = [h['seconds'] for h in history[-50:]]
+    per_epoch = sum(recent) / len(recent)
+    left = int(round(per_epoch * (epochs - epoch)))
+    hours, rest = divmod(left, 3600)
+    logger.info('%s: epoch %d/%d, loss %.4f, %.2f s/epoch, about %s left', name, epoch, epochs,
+                loss, per_epoch, f'{hours}h{rest // 60:02d}m' if hours else f'{rest // 60}m')
 
 
 def _checkpoint(method: Method, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int,

@@ -1,6 +1,7 @@
 """Interrupted trainings resume from their checkpoint and end exactly where uninterrupted ones do:
 ``Method.fit`` for each method, ``gcl.train.run.run`` with a checkpoint folder (node and link
-trainings), and ``gcl bench`` (a killed cell started again, ``--dry-run`` showing its epoch)."""
+trainings), and ``gcl bench`` (a killed cell started again, ``--dry-run`` showing its epoch);
+and the progress lines a long background training logs."""
 
 from __future__ import annotations
 
@@ -84,6 +85,20 @@ def test_epoch_interval_still_checkpoints_with_history(sbm_graph, tmp_path):
             sbm_graph, checkpoint_path=path, callbacks=[stop_at(5)])
     saved = load_checkpoint(path, 'grace')
     assert saved['epoch'] == 4 and len(saved['extra']['history']) == 4
+
+
+def test_training_without_a_bar_logs_its_progress(sbm_graph, caplog):
+    from gcl.train.loop import fit_loop
+
+    method = get_method('grace')(hidden=8, epochs=3, random_state=0)
+    method.prepare(sbm_graph)
+    model = method.build(sbm_graph)
+    optimizer = torch.optim.Adam(model.parameters())
+    with caplog.at_level('INFO', logger='gcl'):
+        fit_loop(method, model, sbm_graph, optimizer, epochs=3, log_seconds=1e-9)
+    lines = [r.getMessage() for r in caplog.records if 'epoch' in r.getMessage()]
+    assert len(lines) == 3 and lines[1].startswith('grace: epoch 2/3, loss ')
+    assert 's/epoch, about 0m left' in lines[2]
 
 
 def _config(seed: int = 0) -> dict:
