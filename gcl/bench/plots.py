@@ -44,12 +44,17 @@ def _figure(width: float, height: float) -> Any:
 
 def save_figure(fig: Any, stem: str | os.PathLike, dpi: int = 150) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg`` (atomically) and return their paths."""
+    import matplotlib
+
     stem = Path(stem)
     paths = []
     for suffix in ('.png', '.svg'):
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=suffix[1:], dpi=dpi,
-                    metadata={'Date': None} if suffix == '.svg' else None)
+        # A fixed salt makes the SVG's element ids (random by default) the same on every run, so
+        # an unchanged figure gives an unchanged file.
+        with matplotlib.rc_context({'svg.hashsalt': 'gcl'}):
+            fig.savefig(buffer, format=suffix[1:], dpi=dpi,
+                        metadata={'Date': None} if suffix == '.svg' else None)
         paths.append(atomic_write_bytes(stem.with_suffix(suffix), buffer.getvalue()))
     return paths
 

@@ -46,6 +46,8 @@ def test_accuracy_vs_papers(tmp_path):
     paths = plot_accuracy_vs_papers(points, stem)
     _check(paths, stem)
     assert '†' in paths[1].read_text()  # matplotlib keeps each text as an SVG comment
+    again = plot_accuracy_vs_papers(points, tmp_path / 'again')
+    assert again[1].read_bytes() == paths[1].read_bytes()  # same figure, same SVG bytes
     with pytest.raises(GCLDataError, match='no points'):
         plot_accuracy_vs_papers([], stem)
 
