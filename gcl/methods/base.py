@@ -241,16 +241,22 @@ class Method(ABC):
 
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint (state_dict, config, epoch, history) atomically."""
-        model = self._fitted()
-        extra = {**self.extra_state(), 'history': self.history_}
-        if getattr(self, 'fit_seconds_', None) is not None:
-            extra['fit_seconds'] = float(self.fit_seconds_)
+        return self.write_checkpoint(path, self._fitted(), getattr(self, 'optimizer_', None),
+                                     self.history_, getattr(self, 'fit_seconds_', None))
+
+    def write_checkpoint(self, path: str | Path, model: nn.Module,
+                         optimizer: torch.optim.Optimizer | None,
+                         history: list[dict[str, Any]], fit_seconds: float | None) -> Path:
+        """The one place a checkpoint's content is decided (:meth:`save` at the end of a fit,
+        the training loop during one): model and optimiser state, config, the last epoch of
+        ``history``, and in ``extra`` the method's state, the history and the training time."""
+        extra = {**self.extra_state(), 'history': list(history)}
+        if fit_seconds is not None:
+            extra['fit_seconds'] = float(fit_seconds)
         return save_checkpoint(path, method=self.name, config=self.config,
                                state_dict=model.state_dict(),
-                               optimizer=getattr(self, 'optimizer_', None).state_dict()
-                               if getattr(self, 'optimizer_', None) else None,
-                               epoch=int(self.history_[-1]['epoch']) if self.history_ else 0,
-                               extra=extra)
+                               optimizer=optimizer.state_dict() if optimizer else None,
+                               epoch=int(history[-1]['epoch']) if history else 0, extra=extra)
 
     @classmethod
     def load(cls, path: str | Path, data: Data, device: str | torch.device = 'cpu') -> Method:

@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from gcl.errors import TrainingDivergedError
-from gcl.train.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
@@ -87,8 +86,8 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
             if checkpoint_path and ((checkpoint_every and epoch % checkpoint_every == 0) or
                                     (checkpoint_seconds > 0 and
                                      now - last_saved >= checkpoint_seconds)):
-                _checkpoint(method, model, optimizer, epoch, checkpoint_path,
-                            [*prior_history, *history], prior_seconds + now - began)
+                method.write_checkpoint(checkpoint_path, model, optimizer,
+                                        [*prior_history, *history], prior_seconds + now - began)
                 last_saved = time.perf_counter()
             logger.debug('epoch %d loss %.5f', epoch, value)
     finally:
@@ -105,14 +104,6 @@ def _log_progress(name: str, epoch: int, epochs: int, loss: float,
     hours, rest = divmod(left, 3600)
     logger.info('%s: epoch %d/%d, loss %.4f, %.2f s/epoch, about %s left', name, epoch, epochs,
                 loss, per_epoch, f'{hours}h{rest // 60:02d}m' if hours else f'{rest // 60}m')
-
-
-def _checkpoint(method: Method, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int,
-                path: str | Path, history: list[dict[str, Any]], fit_seconds: float) -> None:
-    save_checkpoint(path, method=method.name, config=method.config, state_dict=model.state_dict(),
-                    optimizer=optimizer.state_dict(), epoch=epoch,
-                    extra={**method.extra_state(), 'history': history,
-                           'fit_seconds': fit_seconds})
 
 
 def _progress(enabled: bool):  # noqa: ANN202

@@ -142,10 +142,9 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         method = None
         selected: dict[str, Any] = {}  # task -> the epoch train.select='rankme' kept
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
-        resumed: dict[str, int] = {}  # task -> the epoch its training resumed after
         if any(t in tasks for t in ('node', 'cluster')) or not tasks:
             method = cls(config)
-            start_from = resume or saves.resume_point('node', method, resumed, ('node', 'cluster'))
+            start_from = resume or saves.resume_point('node', method)
             method.fit(data, device=device, progress=progress,
                        checkpoint_path=saves.path('node') or tmp_dir / 'checkpoint.pt',
                        resume_from=start_from, checkpoint_seconds=saves.seconds,
@@ -176,8 +175,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             link_method = cls(config)
             link_method.fit(train_data, device=device, progress=progress,
                             checkpoint_path=saves.path('link'),
-                            resume_from=saves.resume_point('link', link_method, resumed,
-                                                           ('link',)),
+                            resume_from=saves.resume_point('link', link_method),
                             checkpoint_seconds=saves.seconds,
                             callbacks=callbacks_from_config(config))
             if getattr(link_method, 'selection_', None):
@@ -202,8 +200,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                         'seconds_per_epoch': summary['seconds_per_epoch'],
                                         **({'selection': selected[base]}
                                            if base in selected else {}),
-                                        **({'resumed_from_epoch': resumed[base]}
-                                           if base in resumed else {}),
+                                        **saves.provenance(base),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})
             records.append(record)
@@ -248,14 +245,14 @@ class _Checkpoints:
             folder = None
         self.folder = Path(folder) if folder is not None else None
         self.seconds = float(seconds) if self.folder is not None else 0.0
+        self.resumed_after: dict[str, int] = {}  # training ('node' / 'link') -> its epoch
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, name: str) -> Path | None:
         return self.folder / f'{name}.pt' if self.folder is not None else None
 
-    def resume_point(self, name: str, method: Any, resumed: dict[str, int],
-                     tasks: tuple[str, ...]) -> Path | None:
+    def resume_point(self, name: str, method: Any) -> Path | None:
         """The checkpoint ``name`` if it continues this very config, else ``None`` (a stale or
         unreadable one is set aside with a warning, and training starts afresh)."""
         from gcl.train.checkpoint import load_checkpoint
@@ -276,8 +273,15 @@ class _Checkpoints:
             return None
         epoch = int(state.get('epoch', 0))
         logger.info('%s: resuming the %s training after epoch %d', path, name, epoch)
-        resumed.update(dict.fromkeys(tasks, epoch))
+        self.resumed_after[name] = epoch
         return path
+
+    def provenance(self, task: str) -> dict[str, int]:
+        """``{'resumed_from_epoch': k}`` for a task whose training resumed, else ``{}`` (the
+        link task has its own training; node and cluster share the full-graph one)."""
+        name = 'link' if task == 'link' else 'node'
+        return {'resumed_from_epoch': self.resumed_after[name]} \
+            if name in self.resumed_after else {}
 
     def remove(self) -> None:
         if self.folder is not None:
