@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,34 @@ def shared_dataset_or_skip(folder: str) -> Path:
     if not path.is_dir():
         pytest.skip(f'{path} is not available (staged datasets live in ../shared/datasets)')
     return path
+
+
+# Each registered method at a size that trains in well under a second on the graph above.
+SMALL_METHOD_PARAMS = {
+    'grace': dict(hidden=8),
+    'gca': dict(hidden=8),
+    'csgcl': dict(hidden=8, t0=2, gamma_max=1.0),
+    'gcool': dict(hidden=16, first_hidden=24, proj_hidden=16, num_communities=3, stride=2),
+    'pamc': dict(hidden=[32, 32, 64], ae_epochs=2, kmeans_n_init=2),
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test asking for ``small_method_name`` runs once per method of SMALL_METHOD_PARAMS."""
+    if 'small_method_name' in metafunc.fixturenames:
+        metafunc.parametrize('small_method_name', sorted(SMALL_METHOD_PARAMS))
+
+
+@pytest.fixture
+def small_method(tmp_path: Path) -> Callable:
+    """``small_method(name, epochs)``: an unfitted method of SMALL_METHOD_PARAMS, seed 0 (CSGCL's
+    community cache in the test's own folder)."""
+    from gcl.methods import get_method
+
+    def make(name: str, epochs: int):  # noqa: ANN202
+        params = dict(SMALL_METHOD_PARAMS[name], epochs=epochs, random_state=0)
+        if name == 'csgcl':
+            params['cache_dir'] = str(tmp_path / 'communities')
+        return get_method(name)(**params)
+
+    return make

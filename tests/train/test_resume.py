@@ -19,14 +19,6 @@ from gcl.methods.base import Method
 from gcl.train.checkpoint import load_checkpoint
 from gcl.train.run import run
 
-SMALL = {
-    'grace': dict(hidden=8),
-    'gca': dict(hidden=8),
-    'csgcl': dict(hidden=8, t0=2, gamma_max=1.0),
-    'gcool': dict(hidden=16, first_hidden=24, proj_hidden=16, num_communities=3, stride=2),
-    'pamc': dict(hidden=[32, 32, 64], ae_epochs=2, kmeans_n_init=2),
-}
-
 
 class Interrupted(Exception):
     """Stands in for the process being killed."""
@@ -41,13 +33,6 @@ def stop_at(epoch: int):
     return callback
 
 
-def _method(name: str, tmp_path, epochs: int) -> Method:
-    params = dict(SMALL[name], epochs=epochs, random_state=0)
-    if name == 'csgcl':
-        params['cache_dir'] = str(tmp_path / 'communities')
-    return get_method(name)(**params)
-
-
 @pytest.fixture
 def one_thread():
     """Bit-for-bit comparisons at one thread: with several, some CPU reductions (PamC's, seen
@@ -58,20 +43,21 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize('name', sorted(SMALL))
-def test_interrupted_fit_resumes_to_the_same_model(name, sbm_graph, tmp_path, one_thread):
+def test_interrupted_fit_resumes_to_the_same_model(small_method_name, small_method, sbm_graph,
+                                                    tmp_path, one_thread):
+    name = small_method_name
     epochs = 6
-    full = _method(name, tmp_path, epochs).fit(sbm_graph, device='cpu')
+    full = small_method(name, epochs).fit(sbm_graph, device='cpu')
     path = tmp_path / 'c.pt'
     with pytest.raises(Interrupted):
-        _method(name, tmp_path, epochs).fit(sbm_graph, device='cpu', checkpoint_path=path,
+        small_method(name, epochs).fit(sbm_graph, device='cpu', checkpoint_path=path,
                                             checkpoint_seconds=1e-9, callbacks=[stop_at(4)])
     saved = load_checkpoint(path, name)
     assert saved['epoch'] == 3
     assert [h['epoch'] for h in saved['extra']['history']] == [1, 2, 3]
     assert saved['extra']['fit_seconds'] > 0
 
-    resumed = _method(name, tmp_path, epochs).fit(sbm_graph, device='cpu', resume_from=path)
+    resumed = small_method(name, epochs).fit(sbm_graph, device='cpu', resume_from=path)
     assert [h['epoch'] for h in resumed.history_] == list(range(1, epochs + 1))
     assert [h['loss'] for h in resumed.history_] == [h['loss'] for h in full.history_]
     assert resumed.fit_seconds_ > saved['extra']['fit_seconds']
