@@ -104,5 +104,8 @@ def test_run_evaluates_three_tasks_on(device, sbm_graph, tmp_path):
     records = {r['task']: r for r in result['records']}
     assert set(records) >= {'node', 'cluster', 'link'}
     assert all(r['device'].startswith(device) for r in records.values())
+    for task in ('node', 'cluster', 'link'):           # the collapse check of each training
+        assert set(records[task]['embedding']) == {'zero_rows', 'rankme', 'rankme_rows',
+                                                   'collapsed'}
     assert 0.0 <= result['metrics']['node']['test_acc'] <= 1.0
     assert 0.0 <= result['metrics']['link']['test_auc'] <= 1.0

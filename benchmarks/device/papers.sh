@@ -6,8 +6,8 @@
 #   here, once:        bash benchmarks/device/prepare.sh          (fills .gpu-carry/)
 #   device tool:       run(command="bash benchmarks/device/papers.sh", carry=[".gpu-carry"],
 #                          timeout_s=600)
-#   back here:         cat <files_at>/records.jsonl >> benchmarks/results/<name>.jsonl
-#                      gcl leaderboard
+#   back here:         cp <files_at>/records.jsonl benchmarks/results/gpu-<date>.jsonl
+#                      gcl leaderboard        (it reads every benchmarks/results/*.jsonl)
 #
 # Steps: install what the image lacks (into a folder on PYTHONPATH); the CUDA tests
 # (tests/test_devices.py -m cuda and the probe's CUDA test), stopping there if one fails; each

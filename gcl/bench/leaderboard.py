@@ -77,6 +77,7 @@ class Row:
     peak_rss_mb: list[float] = field(default_factory=list)
     peak_cuda_mb: list[float] = field(default_factory=list)
     shared_process: bool = False
+    collapsed: list[int] = field(default_factory=list)   # seeds whose embeddings collapsed
     sources: list[str] = field(default_factory=list)
     paper: list[PaperNumber] = field(default_factory=list)
 
@@ -183,6 +184,8 @@ def build_rows(records: Iterable[tuple[str, dict[str, Any]]],
             if number is not None:
                 getattr(row, attr).append(number)
         row.shared_process |= record.get('peak_rss_scope') == 'bench process'
+        if (record.get('embedding') or {}).get('collapsed'):     # gcl.eval.collapse
+            row.collapsed.append(int(record['seed']))
     out = sorted(rows.values(), key=lambda r: (r.dataset, _TASK_ORDER.get(r.task, 9), r.task,
                                                r.method, r.protocol, r.epochs or 0,
                                                r.config_hash))
@@ -320,7 +323,10 @@ def render_markdown(rows: Sequence[Row], *, sources: Sequence[str] = (),
               'extracted, S-3p third-party copy); Δ = ours − paper, † when the paper used '
               'another protocol. Wall time is per seed (training + evaluation); peak memory is '
               'the run process\'s peak RSS in MiB (* a process that ran several cells: an '
-              'upper bound). Rows with different protocols are never averaged together.', '']
+              'upper bound). Rows with different protocols are never averaged together.' +
+              (' "seed k collapsed": that seed\'s embeddings fell onto about one direction '
+               '(`gcl.eval.collapse`); its numbers stay in the mean, as what the settings gave.'
+               if any(r.collapsed for r in rows) else ''), '']
     if not rows:
         lines += ['_No records yet: run `gcl bench` (see `benchmarks/suites/`)._', '']
     by_table: dict[tuple[str, str], list[Row]] = {}
@@ -343,7 +349,7 @@ def render_markdown(rows: Sequence[Row], *, sources: Sequence[str] = (),
             paper = row.paper[0].label() if row.paper else '–'
             wall = f'{statistics.fmean(row.wall_s):.1f}' if row.wall_s else '–'
             cells = [row.method, *[_format_stat(row.stat(k)) for k, _ in metrics],
-                     f'{format_seeds(row.seeds)} (n={len(row.seeds)})', paper, _delta(row),
+                     _seeds_cell(row), paper, _delta(row),
                      row.protocol or '–', str(row.epochs) if row.epochs is not None else '–',
                      wall, _memory(row), _code(reproduce_command(row))]
             lines.append('| ' + ' | '.join(_cell(c) for c in cells) + ' |')
@@ -365,6 +371,16 @@ def render_markdown(rows: Sequence[Row], *, sources: Sequence[str] = (),
     return '\n'.join(lines) + '\n'
 
 
+def _seeds_cell(row: Row) -> str:
+    """``0-4 (n=5)``, and the seeds whose embeddings collapsed (their values stay in the mean:
+    they are what the settings gave)."""
+    text = f'{format_seeds(row.seeds)} (n={len(row.seeds)}'
+    if row.collapsed:
+        seeds = sorted(set(row.collapsed))
+        text += f"; seed{'s' * (len(seeds) > 1)} {format_seeds(seeds)} collapsed"
+    return text + ')'
+
+
 def render_csv(rows: Sequence[Row]) -> str:
     """One CSV line per (row, metric), numbers in %, with the paper's value and the command."""
     buffer = io.StringIO()
@@ -372,7 +388,7 @@ def render_csv(rows: Sequence[Row]) -> str:
     writer.writerow(['dataset', 'task', 'method', 'protocol', 'metric', 'mean', 'std', 'n',
                      'seeds', 'paper', 'paper_std', 'paper_tag', 'paper_protocol', 'delta',
                      'paper_alternatives', 'epochs', 'wall_s_mean', 'peak_rss_mb_max',
-                     'peak_cuda_mb_max', 'config_hash', 'command'])
+                     'peak_cuda_mb_max', 'config_hash', 'command', 'collapsed_seeds'])
     for row in rows:
         command = reproduce_command(row)
         order = [k for k, _ in TASK_METRICS.get(row.task, ()) if k in row.values]
@@ -394,7 +410,8 @@ def render_csv(rows: Sequence[Row]) -> str:
                 f'{statistics.fmean(row.wall_s):.3f}' if row.wall_s else '',
                 f'{max(row.peak_rss_mb):.1f}' if row.peak_rss_mb else '',
                 f'{max(row.peak_cuda_mb):.1f}' if row.peak_cuda_mb else '',
-                row.config_hash, command])
+                row.config_hash, command,
+                format_seeds(sorted(set(row.collapsed))) if row.collapsed else ''])
     return buffer.getvalue()
 
 

@@ -22,6 +22,7 @@ import yaml
 
 from gcl.data.loaders import get_idx_split, load_dataset
 from gcl.errors import GCLConfigError, GCLError
+from gcl.eval.collapse import embedding_health
 from gcl.train.record import data_checksum, make_record
 from gcl.utils.io import append_jsonl, atomic_save_torch, atomic_write_text
 from gcl.utils.seed import seed_everything
@@ -141,6 +142,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         timings: dict[str, float] = {}
         method = None
         selected: dict[str, Any] = {}  # task -> the epoch train.select='rankme' kept
+        health: dict[str, dict[str, Any]] = {}  # task -> embedding_health of its embeddings
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
         if any(t in tasks for t in ('node', 'cluster')) or not tasks:
             method = cls(config)
@@ -155,6 +157,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                 selected.update(node=method.selection_, cluster=method.selection_)
             timings['fit'] = method.fit_seconds_
             z = method.embed(data)
+            health['node'] = health['cluster'] = embedding_health(z, name='the embeddings')
             if save_embeddings:
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
@@ -182,6 +185,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                 selected['link'] = link_method.selection_
             timings['fit_link'] = link_method.fit_seconds_
             z_link = link_method.embed(train_data)
+            health['link'] = embedding_health(z_link, name="the link training's embeddings")
             metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
             if method is None:
                 method = link_method
@@ -200,6 +204,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                         'seconds_per_epoch': summary['seconds_per_epoch'],
                                         **({'selection': selected[base]}
                                            if base in selected else {}),
+                                        **({'embedding': health[base]}
+                                           if base in health else {}),
                                         **saves.provenance(base),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})

@@ -233,3 +233,22 @@ def test_write_leaderboard_end_to_end(tmp_path):
         'kernels_time_memory.svg']
     with pytest.raises(GCLDataError, match='does not exist'):
         write_leaderboard([tmp_path / 'missing.jsonl'], out)
+
+
+def test_collapsed_seeds_are_named_and_kept_in_the_mean():
+    marked = []
+    for source, record in records():
+        if record['dataset'] == 'cora' and record['protocol'] == 'random-10-10-80':
+            record = dict(record, embedding={'zero_rows': 0, 'rankme': 1.07 if record['seed'] == 1
+                                             else 40.0, 'rankme_rows': 2708,
+                                             'collapsed': record['seed'] == 1})
+        marked.append((source, record))
+    rows = build_rows(marked, PAPERS)
+    rand = next(r for r in rows if r.protocol == 'random-10-10-80' and r.dataset == 'cora')
+    assert rand.collapsed == [1] and rand.stat('test_acc')[2] == 3
+    text = render_markdown(rows)
+    assert '| 0-2 (n=3; seed 1 collapsed) |' in text and '"seed k collapsed"' in text
+    assert '"seed k collapsed"' not in render_markdown(build_rows(records(), PAPERS))
+    table = list(csv.DictReader(io.StringIO(render_csv(rows))))
+    assert {t['collapsed_seeds'] for t in table if t['protocol'] == 'random-10-10-80'
+            and t['dataset'] == 'cora'} == {'1'}
