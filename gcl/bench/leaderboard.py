@@ -376,8 +376,8 @@ def _seeds_cell(row: Row) -> str:
     they are what the settings gave)."""
     text = f'{format_seeds(row.seeds)} (n={len(row.seeds)}'
     if row.collapsed:
-        seeds = sorted(set(row.collapsed))
-        text += f"; seed{'s' * (len(seeds) > 1)} {format_seeds(seeds)} collapsed"
+        plural = 's' * (len(set(row.collapsed)) > 1)
+        text += f'; seed{plural} {format_seeds(row.collapsed)} collapsed'
     return text + ')'
 
 
@@ -411,7 +411,7 @@ def render_csv(rows: Sequence[Row]) -> str:
                 f'{max(row.peak_rss_mb):.1f}' if row.peak_rss_mb else '',
                 f'{max(row.peak_cuda_mb):.1f}' if row.peak_cuda_mb else '',
                 row.config_hash, command,
-                format_seeds(sorted(set(row.collapsed))) if row.collapsed else ''])
+                format_seeds(row.collapsed)])
     return buffer.getvalue()
 
 

@@ -141,8 +141,9 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         metrics: dict[str, dict[str, Any]] = {}
         timings: dict[str, float] = {}
         method = None
-        selected: dict[str, Any] = {}  # task -> the epoch train.select='rankme' kept
-        health: dict[str, dict[str, Any]] = {}  # task -> embedding_health of its embeddings
+        # per training ('node': the full graph's, serving node and cluster; 'link'):
+        selected: dict[str, Any] = {}  # the epoch train.select='rankme' kept
+        health: dict[str, dict[str, Any]] = {}  # embedding_health of its embeddings
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
         if any(t in tasks for t in ('node', 'cluster')) or not tasks:
             method = cls(config)
@@ -154,10 +155,10 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             if saves.path('node') is not None:
                 shutil.copyfile(saves.path('node'), tmp_dir / 'checkpoint.pt')
             if getattr(method, 'selection_', None):
-                selected.update(node=method.selection_, cluster=method.selection_)
+                selected['node'] = method.selection_
             timings['fit'] = method.fit_seconds_
             z = method.embed(data)
-            health['node'] = health['cluster'] = embedding_health(z, name='the embeddings')
+            health['node'] = embedding_health(z, name='the embeddings')
             if save_embeddings:
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
@@ -196,16 +197,17 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         records = []
         for task, values in metrics.items():
             base = task.split(':')[0]
+            training = _training_of(base)
             record = make_record(config=config, task=base, metrics=values,
                                  wall_s=sum(timings.values()),
                                  epochs=int(config['optim']['epochs']), device=str(method.device_),
                                  data_sha=data_sha,
                                  extra={'run_dir': str(final_dir),
                                         'seconds_per_epoch': summary['seconds_per_epoch'],
-                                        **({'selection': selected[base]}
-                                           if base in selected else {}),
-                                        **({'embedding': health[base]}
-                                           if base in health else {}),
+                                        **({'selection': selected[training]}
+                                           if training in selected else {}),
+                                        **({'embedding': health[training]}
+                                           if training in health else {}),
                                         **saves.provenance(base),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})
@@ -224,6 +226,12 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         append_jsonl(results, record)
     return {'run_dir': final_dir, 'metrics': metrics, 'records': records, 'config': config,
             'split': get_idx_split(data) is not None}
+
+
+def _training_of(task: str) -> str:
+    """The training whose embeddings a task evaluates: ``'link'`` (its own, without the
+    held-out edges) or ``'node'`` (the full graph's, shared by node and cluster)."""
+    return 'link' if task == 'link' else 'node'
 
 
 def _seconds_per_epoch(method: Any) -> float | None:
@@ -285,7 +293,7 @@ class _Checkpoints:
     def provenance(self, task: str) -> dict[str, int]:
         """``{'resumed_from_epoch': k}`` for a task whose training resumed, else ``{}`` (the
         link task has its own training; node and cluster share the full-graph one)."""
-        name = 'link' if task == 'link' else 'node'
+        name = _training_of(task)
         return {'resumed_from_epoch': self.resumed_after[name]} \
             if name in self.resumed_after else {}
 
