@@ -2,7 +2,9 @@
 
 - :func:`contrastive_loss`: the InfoNCE family (GRACE, Team-up, DCL/DCLW, MEOW) with one switch,
   ``mode='auto' | 'dense' | 'blockwise' | 'sampled'``;
-- :func:`blockwise_log_denominators`: exact, row blocks, custom autograd with recomputation;
+- :func:`blockwise_log_denominators`: exact, row blocks, custom autograd that keeps the ``exp``
+  blocks for backward in a reusable buffer while they fit (:mod:`gcl.kernels.exp_cache`) and
+  recomputes them otherwise;
 - :func:`dense_log_denominators`: the ``[N, N]`` reference;
 - :func:`sampled_log_denominators`: ``K`` shared uniform negatives (an approximation);
 - :func:`segment_sum` / :func:`prototypes`: scatter kernels for meta-nodes and communities;

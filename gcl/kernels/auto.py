@@ -17,7 +17,6 @@ r"""One switch for the InfoNCE family: ``mode='auto' | 'dense' | 'blockwise' | '
 from __future__ import annotations
 
 import logging
-import os
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +25,7 @@ from torch import Tensor
 from gcl.errors import GCLConfigError, GCLDataError
 from gcl.kernels.blockwise import blockwise_log_denominators
 from gcl.kernels.dense import dense_log_denominators
+from gcl.kernels.memory import available_memory
 from gcl.kernels.sampled import sampled_log_denominators
 
 logger = logging.getLogger(__name__)
@@ -44,29 +44,6 @@ DENSE_MAX_NODES = {'cpu': 256, 'cuda': 8192}
 # [N, N] matrices alive at the dense kernel's peak, per direction: the logits with the intra-view
 # block concatenated (2), their exp in backward (2), one product and one masked copy (2).
 _DENSE_MATRICES_PER_DIRECTION = 6
-
-
-def available_memory(device: torch.device | str | None = None) -> int:
-    """Free memory in bytes on ``device``: ``torch.cuda.mem_get_info`` on CUDA, else the
-    system's available RAM (``psutil`` when installed, ``/proc/meminfo`` otherwise)."""
-    device = torch.device(device) if device is not None else torch.device('cpu')
-    if device.type == 'cuda':
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(free)
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open('/proc/meminfo') as fh:
-            for line in fh:
-                if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES'))
 
 
 def dense_peak_bytes(num_nodes: int, dtype: torch.dtype = torch.float32, *,

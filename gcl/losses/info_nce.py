@@ -61,8 +61,10 @@ def info_nce(h1: Tensor, h2: Tensor, tau: float = 0.5, *, intra_view: bool = Tru
 
     - ``'dense'``: ``[N, N]`` blocks with plain autograd (``batch_size`` row chunks, as GRACE's
       batched loss; autograd still keeps every chunk, so memory stays :math:`O(N^2)`);
-    - ``'blockwise'``: exact, same value, :math:`O(N \cdot B)` memory with ``B = batch_size``
-      (default: about 64 MiB per block), a custom autograd function that recomputes blocks;
+    - ``'blockwise'``: exact, same value, a custom autograd function over row blocks of
+      ``B = batch_size`` anchors: it keeps the ``exp`` blocks for backward while they fit in a
+      quarter of the free memory (:mod:`gcl.kernels.exp_cache`, about :math:`2N^2` floats) and
+      recomputes them otherwise (:math:`O(N \cdot B)` memory);
     - ``'sampled'``: ``num_negatives`` shared uniform negatives per anchor (an approximation;
       :mod:`gcl.kernels.sampled` says what is unbiased);
     - ``'auto'`` (default): ``'dense'`` for small graphs whose matrices fit in memory and when no

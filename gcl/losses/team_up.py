@@ -47,8 +47,8 @@ def team_up(h1: Tensor, h2: Tensor, node_strength: Tensor, gamma: float, tau: fl
 
     Computed by :func:`gcl.kernels.contrastive_loss` with ``log_weights`` :math:`= \gamma s/\tau`:
     ``mode='auto'`` uses ``[N, N]`` matrices on small graphs and exact row blocks (custom
-    autograd with recomputation, :math:`O(NB)` memory, never an ``[N, N]`` matrix) on large
-    ones or whenever ``batch_size`` is given; ``'dense'`` / ``'blockwise'`` force one;
+    autograd, never an ``[N, N]`` matrix; the ``exp`` blocks are kept for backward while they
+    fit) on large ones or whenever ``batch_size`` is given; ``'dense'`` / ``'blockwise'`` force one;
     ``'sampled'`` is the kernels' approximation.
 
     Args:

@@ -23,6 +23,7 @@ from torch_geometric.data import Data
 from gcl.config import flatten, merge_config
 from gcl.data.validate import check_graph
 from gcl.errors import GCLConfigError, NotFittedError
+from gcl.kernels.exp_cache import release_exp_cache
 from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
 from gcl.registry import resolve
 from gcl.train.checkpoint import load_checkpoint, save_checkpoint
@@ -222,6 +223,7 @@ class Method(ABC):
             finish = getattr(callback, 'on_fit_end', None)
             if finish is not None:
                 finish(self, model)
+        release_exp_cache()   # the loss kernel's exp buffer (up to a few GB) is not needed now
         self.model_ = model
         self.optimizer_ = optimizer
         self.history_ = history
