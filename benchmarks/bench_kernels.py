@@ -92,6 +92,10 @@ def _make_step(variant: str, n: int, shared: dict):  # noqa: ANN202
             kwargs['num_negatives'] = NUM_NEGATIVES
         if variant == 'blockwise':
             kwargs['block_size'] = block
+            # time the recomputing kernel the tables document (the exp cache: EXP_CACHE.md)
+            from gcl.kernels import exp_cache
+
+            exp_cache.CACHE_MEMORY_FRACTION = 0.0
         if variant != 'sampled':          # the exact kernels' matrix-product FLOPs
             info['flops'] = (12 * 2.0 * n * n * DIM if variant == 'dense'
                              else blockwise_flops(n, DIM, block))
@@ -415,6 +419,11 @@ Which loss mode does what (`gcl.kernels.contrastive_loss`, `info_nce(mode=...)`,
   with 8 [N, N]-sized products instead of dense's 12 (the intra-view blocks are symmetric, so
   each anchor block meets only the columns from its own first row on); O(N B + N D) memory,
   B = `gcl.kernels.default_block_size` rows. `auto` picks it on CPU from N = 257 on.
+  While its `exp` blocks fit in a quarter of the free memory (about 2 N^2 floats: 2.7 GB at
+  Coauthor-CS) it keeps them from forward to backward in one reusable buffer
+  (`gcl.kernels.exp_cache`): 6 products instead of 8, half the `exp` passes, the same numbers
+  bit for bit; measured in `EXP_CACHE.md`. The tables below time the recomputing kernel
+  (`cache=False`), whose memory stays O(N B) at any N.
 - `sampled` (`gcl train --negatives K`): an **approximation**. K uniform negatives per call,
   shared by all anchors; the denominator estimate is unbiased, its log (the loss) is biased down
   (Jensen), and K = N gives the exact value. O(N K D) time, O(B K + N D) memory.
