@@ -125,8 +125,8 @@ class BlockwiseLogDenominators(torch.autograd.Function):
         else:
             store = None
             if ctx.cache is not None:   # still ours unless a later forward took the buffer
-                token, layout = ctx.cache
-                buffer = owned_exp_cache(token, u.device, u.dtype)
+                handle, layout = ctx.cache
+                buffer = owned_exp_cache(handle)
                 store = (buffer, layout) if buffer is not None else None
             grads = _backward_shifted(u, v, lw, groups, lse1, lse2, grad1, grad2, need_lw,
                                       ctx.shift, *ctx.options, store=store)

@@ -12,7 +12,9 @@ reused by every later forward.
 Ownership: each forward that fills the buffer takes a new token; a backward uses the buffer only
 while it still holds its own forward's token, and otherwise recomputes (two losses computed before
 one ``backward`` stay correct, the first just loses the cache). Backward passes never write into
-the buffer, so ``retain_graph=True`` and a second backward see the same blocks.
+the buffer, so ``retain_graph=True`` and a second backward see the same blocks. The forward hands
+its backward a handle to the buffer itself, not to the thread's pool, because autograd runs CUDA
+backward passes on a thread of its own.
 
 Memory: the buffer holds about ``2 N^2`` floats for the symmetric loss with intra-view negatives
 (0.47 GB at Amazon-Photo's 7,650 nodes, 1.5 GB at Amazon-Computers, 2.7 GB at Coauthor-CS) and
@@ -88,11 +90,19 @@ def _key(device: torch.device, dtype: torch.dtype) -> tuple[str, torch.dtype]:
     return str(device), dtype
 
 
+Handle = tuple[list, int]   # (the pool entry [buffer, token], the token a forward took)
+
+
+def _drop(entry: list) -> None:
+    """Free an entry's buffer; a backward still holding a handle to it then recomputes."""
+    entry[0], entry[1] = None, 0
+
+
 def claim_exp_cache(numel: int, device: torch.device, dtype: torch.dtype, *,
-                    force: bool = False) -> tuple[Tensor, int] | None:
-    """A buffer of at least ``numel`` elements and a new ownership token, or ``None`` when
-    growing the buffer would need more than :data:`CACHE_MEMORY_FRACTION` of the free memory
-    (``force=True`` skips that check)."""
+                    force: bool = False) -> tuple[Tensor, Handle] | None:
+    """A buffer of at least ``numel`` elements and the handle its backward checks ownership
+    with, or ``None`` when growing the buffer would need more than :data:`CACHE_MEMORY_FRACTION`
+    of the free memory (``force=True`` skips that check)."""
     pool = _pool()
     key = _key(device, dtype)
     entry = pool.get(key)
@@ -101,19 +111,21 @@ def claim_exp_cache(numel: int, device: torch.device, dtype: torch.dtype, *,
         extra = (numel - held) * torch.empty((), dtype=dtype).element_size()
         if not force and extra > CACHE_MEMORY_FRACTION * available_memory(device):
             return None
-        pool.pop(key, None)   # free the smaller buffer before allocating the larger one
+        if entry is not None:
+            _drop(entry)      # free the smaller buffer before allocating the larger one
         entry = [torch.empty(numel, device=device, dtype=dtype), 0]
         pool[key] = entry
     entry[1] = next(_tokens)
-    return entry[0], entry[1]
+    return entry[0], (entry, entry[1])
 
 
-def owned_exp_cache(token: int | None, device: torch.device, dtype: torch.dtype) -> Tensor | None:
-    """The buffer if it still holds the blocks of the forward that took ``token``, else ``None``."""
-    if token is None:
+def owned_exp_cache(handle: Handle | None) -> Tensor | None:
+    """The buffer if it still holds the blocks of the forward that took ``handle``, else
+    ``None`` (a later forward refilled it, or it was released)."""
+    if handle is None:
         return None
-    entry = _pool().get(_key(device, dtype))
-    return entry[0] if entry is not None and entry[1] == token else None
+    entry, token = handle
+    return entry[0] if entry[0] is not None and entry[1] == token else None
 
 
 def exp_cache_bytes() -> int:
@@ -123,4 +135,7 @@ def exp_cache_bytes() -> int:
 
 def release_exp_cache() -> None:
     """Free this thread's buffers (a later forward allocates again)."""
-    _pool().clear()
+    pool = _pool()
+    for entry in pool.values():
+        _drop(entry)
+    pool.clear()

@@ -143,3 +143,58 @@ def test_fit_releases_the_buffer(sbm_graph) -> None:
         method.fit(sbm_graph)
     assert seen and all(seen)          # the blockwise loss used the buffer in training
     assert ec.exp_cache_bytes() == 0   # and fit released it
+
+
+def _count_exp_blocks(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Count the exp blocks the kernel computes (a cached backward computes none)."""
+    from gcl.kernels import blockwise as bw
+
+    calls = []
+    original = bw._exp_block
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bw, '_exp_block', counting)
+    return calls
+
+
+def test_backward_on_another_thread_reads_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autograd runs CUDA backward passes on its own thread: the handle must still work there."""
+    import threading
+
+    inp = _views(40, 8)
+    ref = _run(inp, block_size=8, cache=False)
+    calls = _count_exp_blocks(monkeypatch)
+    u = inp['u'].clone().requires_grad_()
+    v = inp['v'].clone().requires_grad_()
+    l1, l2 = blockwise_log_denominators(F.normalize(u, dim=1), F.normalize(v, dim=1), 0.4,
+                                        block_size=8, cache=True)
+    forward_blocks = len(calls)
+    loss = 1.3 * l1.sum() + 0.7 * l2.sum()
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(g=torch.autograd.grad(loss, [u, v])))
+    worker.start()
+    worker.join()
+    assert len(calls) == forward_blocks            # no block recomputed in the backward
+    assert torch.equal(out['g'][0], ref[1]) and torch.equal(out['g'][1], ref[2])
+
+
+@pytest.mark.parametrize('event', ['release', 'grow'])
+def test_backward_after_the_buffer_is_gone_recomputes(event: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    inp = _views(40, 9)
+    ref = _run(inp, block_size=8, cache=False)
+    u = inp['u'].clone().requires_grad_()
+    v = inp['v'].clone().requires_grad_()
+    l1, l2 = blockwise_log_denominators(F.normalize(u, dim=1), F.normalize(v, dim=1), 0.4,
+                                        block_size=8, cache=True)
+    if event == 'release':
+        ec.release_exp_cache()
+    else:                                           # a larger forward replaces the buffer
+        _run(_views(80, 10), block_size=8, cache=True)
+    calls = _count_exp_blocks(monkeypatch)
+    grads = torch.autograd.grad(1.3 * l1.sum() + 0.7 * l2.sum(), [u, v])
+    assert len(calls) > 0                           # recomputed
+    assert torch.equal(grads[0], ref[1]) and torch.equal(grads[1], ref[2])
