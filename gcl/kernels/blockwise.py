@@ -78,7 +78,8 @@ def _logits(sim: Tensor, inv_tau: float, col_add: Tensor | None, row_add: Tensor
 
 
 class BlockwiseLogDenominators(torch.autograd.Function):
-    r"""Exact log-denominators of the InfoNCE family, block by block, with recomputation.
+    r"""Exact log-denominators of the InfoNCE family, block by block, with the exp cache or
+    recomputation.
 
     ``forward(u, v, log_weights, groups, tau, block_size, intra_view, symmetric,
     include_positive, cache) -> (lse1 [N], lse2 [N] or [0])``; the definition is
