@@ -102,7 +102,8 @@ class BlockwiseLogDenominators(torch.autograd.Function):
         else:
             store = None
             if cache is not False:
-                layout = ExpLayout(u.size(0), range(0, u.size(0), block_size), block_size,
+                n = u.size(0)
+                layout = ExpLayout(n, _block_starts(n, block_size, None), block_size,
                                    intra_view, symmetric)
                 claimed = claim_exp_cache(layout.numel, u.device, u.dtype, force=bool(cache))
                 if claimed is not None:

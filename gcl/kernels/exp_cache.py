@@ -33,7 +33,7 @@ from torch import Tensor
 
 from gcl.kernels.memory import available_memory
 
-__all__ = ['CACHE_MEMORY_FRACTION', 'ExpLayout', 'exp_layout', 'claim_exp_cache',
+__all__ = ['CACHE_MEMORY_FRACTION', 'ExpLayout', 'claim_exp_cache',
            'owned_exp_cache', 'release_exp_cache', 'exp_cache_bytes']
 
 # Share of the free memory a forward may add to the buffer. A quarter leaves the rest of a run
@@ -71,12 +71,6 @@ class ExpLayout:
         """The ``[B, cols]`` block ``kind`` (``'inter'``, ``'u'`` or ``'v'``) of ``start``."""
         offset, rows, cols = self.offsets[(kind, start)]
         return buffer[offset:offset + rows * cols].view(rows, cols)
-
-
-def exp_layout(n: int, starts: Sequence[int], block_size: int, intra_view: bool,
-               symmetric: bool) -> ExpLayout:
-    """The buffer layout of one forward (see :class:`ExpLayout`)."""
-    return ExpLayout(n, starts, block_size, intra_view, symmetric)
 
 
 def _pool() -> dict[tuple[str, torch.dtype], list]:

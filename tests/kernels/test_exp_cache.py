@@ -61,11 +61,11 @@ def test_cached_equals_recomputed_bitwise_and_dense(switches: dict, weights: boo
 
 def test_layout_size_is_about_two_n_squared() -> None:
     n, block = 1000, 256
-    layout = ec.exp_layout(n, range(0, n, block), block, intra_view=True, symmetric=True)
+    layout = ec.ExpLayout(n, range(0, n, block), block, intra_view=True, symmetric=True)
     expected = n * n + 2 * sum((min(s + block, n) - s) * (n - s) for s in range(0, n, block))
     assert layout.numel == expected
     assert 2 * n * n <= layout.numel <= 2 * n * n + 2 * n * block
-    gcool = ec.exp_layout(n, range(0, n, block), block, intra_view=False, symmetric=True)
+    gcool = ec.ExpLayout(n, range(0, n, block), block, intra_view=False, symmetric=True)
     assert gcool.numel == n * n
 
 
