@@ -36,19 +36,25 @@ NAMES = {7650: 'Amazon-Photo', 13752: 'Amazon-Computers', 18333: 'Coauthor-CS'}
 
 
 def worker(spec: dict) -> dict:
-    """One subprocess: ``spec['steps']`` timed steps of one (loss, N, variant)."""
+    """One subprocess: ``spec['steps']`` timed steps of one (loss, N, variant).
+
+    ``spec['cache']`` (default: ``variant == 'cache'``) is the kernel's ``cache`` flag;
+    ``spec['gemm']`` (default ``auto``) the CPU product backend (:mod:`gcl.kernels.gemm`).
+    """
     import resource
 
+    os.environ['GCL_CPU_GEMM'] = spec.get('gemm', 'auto')   # gcl.kernels.gemm's backend
     import torch
     import torch.nn.functional as F
 
     from gcl.kernels import blockwise_log_denominators
     from gcl.kernels.exp_cache import exp_cache_bytes
+    from gcl.kernels.gemm import cpu_gemm_backend
 
     torch.set_num_threads(spec['threads'])
     n, d, loss = spec['n'], spec['dim'], spec['loss']
     g = torch.Generator().manual_seed(0)
-    cache = spec['variant'] == 'cache'
+    cache = spec.get('cache', spec['variant'] == 'cache')
 
     def step() -> float:
         u = torch.randn(n, d, generator=g).requires_grad_()
@@ -65,15 +71,15 @@ def worker(spec: dict) -> dict:
     times = [step() for _ in range(spec['steps'])]
     return {**spec, 'seconds': statistics.median(times), 'all_seconds': times,
             'peak_rss_gb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
-            'cache_gb': exp_cache_bytes() / 1e9}
+            'cache_gb': exp_cache_bytes() / 1e9, 'gemm': cpu_gemm_backend()}
 
 
-def run(spec: dict) -> dict:
-    """``worker(spec)`` in a fresh Python process."""
+def run(spec: dict, env: dict[str, str] | None = None) -> dict:
+    """``worker(spec)`` in a fresh Python process (with ``env`` added to its environment)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / 'out.json'
         subprocess.run([sys.executable, __file__, '--worker', json.dumps(spec), str(out)],
-                       check=True)
+                       check=True, env={**os.environ, **(env or {})})
         return json.loads(out.read_text())
 
 
@@ -82,7 +88,8 @@ def render(rows: list[dict], meta: dict) -> str:
     lines = ['# Blockwise InfoNCE kernel: exp cache vs recomputation', '',
              f'Command: `{meta["command"]}`  ',
              f'Machine: {meta["machine"]}, {meta["threads"]} torch thread(s), torch '
-             f'{rows[0]["torch"]}; 1-minute load average at the end {meta["load"]:.1f} (other '
+             f'{rows[0]["torch"]}, products by {rows[0].get("gemm", "torch")} '
+             '(`gcl.kernels.gemm`); 1-minute load average at the end {meta["load"]:.1f} (other '
              'jobs were running: the two variants of a cell ran back to back, in alternating '
              f'order, so the ratio is the fair figure); {meta["date"]}. Seconds per step are '
              'medians of the timed steps, then of the repeats.  ',

@@ -58,6 +58,8 @@ def _make_step(variant: str, n: int, shared: dict):  # noqa: ANN202
 
     info: dict = {}
     if variant in ('dense', 'blockwise', 'sampled', 'mm'):
+        # the tables document torch's own products (numpy's OpenBLAS route: CPU_GEMM.md)
+        os.environ['GCL_CPU_GEMM'] = 'torch'
         from gcl.kernels import blockwise as bw
         from gcl.kernels import contrastive_loss, default_block_size
 
@@ -423,7 +425,9 @@ Which loss mode does what (`gcl.kernels.contrastive_loss`, `info_nce(mode=...)`,
   Coauthor-CS) it keeps them from forward to backward in one reusable buffer
   (`gcl.kernels.exp_cache`): 6 products instead of 8, half the `exp` passes, the same numbers
   bit for bit; measured in `EXP_CACHE.md`. The tables below time the recomputing kernel
-  (`cache=False`), whose memory stays O(N B) at any N.
+  (`cache=False`), whose memory stays O(N B) at any N. On CPU the kernel's products go
+  through numpy's OpenBLAS where torch's MKL is slow (`gcl.kernels.gemm`: AMD CPUs by default,
+  `GCL_CPU_GEMM=torch|numpy|auto`), measured in `CPU_GEMM.md`; the tables below time torch's.
 - `sampled` (`gcl train --negatives K`): an **approximation**. K uniform negatives per call,
   shared by all anchors; the denominator estimate is unbiased, its log (the loss) is biased down
   (Jensen), and K = N gives the exact value. O(N K D) time, O(B K + N D) memory.

@@ -26,6 +26,10 @@ While the ``exp`` blocks fit in a quarter of the free memory (up to Coauthor-CS'
 products instead of 8, and half the ``exp`` passes. ``cache=False`` (or a larger graph) gives the
 recomputing kernel; both give the same numbers.
 
+On CPU the matrix products go through :mod:`gcl.kernels.gemm`, which hands them to numpy's
+OpenBLAS where torch's MKL is slow (single-threaded on AMD CPUs: the ``[B, D] @ [D, N]``
+similarity block ran twice as fast) and to :func:`torch.mm` otherwise.
+
 Switches (§8.1): intra-view negatives on/off, symmetric or one-way, the positive in the
 denominator or not (DCL), per-candidate weights :math:`\omega_j` (Team-up, as ``log_weights``),
 pairwise cluster weights :math:`w_{ij}` (MEOW, as ``groups``).
@@ -43,6 +47,7 @@ from torch.autograd.function import once_differentiable
 from gcl.errors import GCLDataError
 from gcl.kernels.dense import pair_log_weights
 from gcl.kernels.exp_cache import ExpLayout, claim_exp_cache, owned_exp_cache
+from gcl.kernels.gemm import gemm_addmm_, gemm_mm
 
 __all__ = ['BlockwiseLogDenominators', 'blockwise_log_denominators', 'default_block_size']
 
@@ -153,7 +158,7 @@ def _forward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | No
                 torch.arange(start, stop, device=u.device))
         pair = (pair_log_weights(groups[:, rows], groups, u.dtype)
                 if groups is not None else None)                     # [B, N]
-        sim = u[rows] @ v.T                                          # [B, N]
+        sim = gemm_mm(u[rows], v.T)                                         # [B, N]
         x1 = _logits(sim, inv_tau, lw, None, pair, diag, not include_positive)
         l1 = torch.logsumexp(x1, dim=1)                              # [B]
         del x1
@@ -167,12 +172,12 @@ def _forward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | No
             del x2
         del sim
         if intra_view:
-            refl = u[rows] @ u.T                                     # [B, N]
+            refl = gemm_mm(u[rows], u.T)                                    # [B, N]
             y1 = _logits(refl, inv_tau, lw, None, pair, diag, True)
             l1 = torch.logaddexp(l1, torch.logsumexp(y1, dim=1))
             del refl, y1
             if symmetric:
-                refl2 = v[rows] @ v.T                                # [B, N]
+                refl2 = gemm_mm(v[rows], v.T)                               # [B, N]
                 y2 = _logits(refl2, inv_tau, lw, None, pair, diag, True)
                 intra2[rows] = torch.logsumexp(y2, dim=1)
                 del refl2, y2
@@ -207,7 +212,7 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
                 if groups is not None else None)
         lw_rows = lw[rows] if lw is not None else None
         # inter-view: P (anchors u_R, rows) and M (anchors v_i, candidates u_R, columns)
-        sim = u[rows] @ v.T                                          # [B, N]
+        sim = gemm_mm(u[rows], v.T)                                         # [B, N]
         weight = _logits(sim, inv_tau, lw, None, pair, diag, not include_positive)
         weight.sub_(lse1[rows].unsqueeze(1)).exp_().mul_(g1[rows].unsqueeze(1))   # P
         if need_lw:
@@ -220,11 +225,11 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
             weight += m
             del m
         del sim
-        grad_u[rows].addmm_(weight, v, alpha=inv_tau)
-        grad_v.addmm_(weight.T, u[rows], alpha=inv_tau)
+        gemm_addmm_(grad_u[rows], weight, v, inv_tau)
+        gemm_addmm_(grad_v, weight.T, u[rows], inv_tau)
         del weight
         if intra_view:
-            refl = u[rows] @ u.T                                     # [B, N]
+            refl = gemm_mm(u[rows], u.T)                                    # [B, N]
             q = _logits(refl, inv_tau, lw, None, pair, diag, True)
             q.sub_(lse1[rows].unsqueeze(1)).exp_().mul_(g1[rows].unsqueeze(1))   # Q_R
             if need_lw:
@@ -232,10 +237,10 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
             qt = _logits(refl, inv_tau, None, lw_rows, pair, diag, True)
             q += qt.sub_(lse1).exp_().mul_(g1)                                   # + (Q^T)_R
             del refl, qt
-            grad_u[rows].addmm_(q, u, alpha=inv_tau)
+            gemm_addmm_(grad_u[rows], q, u, inv_tau)
             del q
             if g2 is not None:
-                refl2 = v[rows] @ v.T                                # [B, N]
+                refl2 = gemm_mm(v[rows], v.T)                               # [B, N]
                 q2 = _logits(refl2, inv_tau, lw, None, pair, diag, True)
                 q2.sub_(lse2[rows].unsqueeze(1)).exp_().mul_(g2[rows].unsqueeze(1))
                 if need_lw:
@@ -243,7 +248,7 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
                 q2t = _logits(refl2, inv_tau, None, lw_rows, pair, diag, True)
                 q2 += q2t.sub_(lse2).exp_().mul_(g2)
                 del refl2, q2t
-                grad_v[rows].addmm_(q2, v, alpha=inv_tau)
+                gemm_addmm_(grad_v[rows], q2, v, inv_tau)
                 del q2
     return grad_u, grad_v, grad_lw
 
@@ -271,7 +276,7 @@ def _exp_block(a: Tensor, b: Tensor, inv_tau: float, shift: float, pair: Tensor 
                diag: tuple[Tensor, Tensor], mask_diag: bool, out: Tensor | None = None) -> Tensor:
     """``exp(a @ b.T / tau - shift) * w``, diagonal zeroed when masked, ``[B, N]`` (written into
     ``out`` when given)."""
-    out = torch.mm(a, b.T) if out is None else torch.mm(a, b.T, out=out)
+    out = gemm_mm(a, b.T, out=out)
     out.mul_(inv_tau).sub_(shift).exp_()
     if pair is not None:
         out.mul_(pair)
@@ -419,9 +424,9 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
                 grad_omega[rows] += e[:, stop - start:] @ a[stop:]
         m = coefficient(a[rows], a, rows, start).mul_(e)                # M_{R, C}
         del e
-        grad_x[rows].addmm_(m, x[start:], alpha=inv_tau)
+        gemm_addmm_(grad_x[rows], m, x[start:], inv_tau)
         if stop < n:
-            grad_x[stop:].addmm_(m[:, stop - start:].T, x[rows], alpha=inv_tau)
+            gemm_addmm_(grad_x[stop:], m[:, stop - start:].T, x[rows], inv_tau)
 
     for start in _block_starts(n, block_size, starts):
         stop = min(start + block_size, n)
@@ -439,8 +444,8 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
                 grad_omega[rows] += e @ a2
         g = coefficient(a1[rows], a2, rows).mul_(e)                              # G
         del e
-        grad_u[rows].addmm_(g, v, alpha=inv_tau)
-        grad_v.addmm_(g.T, u[rows], alpha=inv_tau)
+        gemm_addmm_(grad_u[rows], g, v, inv_tau)
+        gemm_addmm_(grad_v, g.T, u[rows], inv_tau)
         del g
         if intra_view:
             pair_tri = pair[:, start:] if pair is not None else None
