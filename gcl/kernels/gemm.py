@@ -2,23 +2,27 @@
 
 torch's CPU wheels multiply with MKL. On AMD CPUs MKL takes a slower code path, and the product
 the blockwise kernels issue most, a ``[B, D] @ [D, N]`` similarity block (a short inner
-dimension, a wide output), ran at half the speed of numpy's OpenBLAS on this 2-core AMD EPYC
-(``benchmarks/CPU_GEMM.md``, ``python benchmarks/bench_cpu_gemm.py``); the gradient products
-``[B, N] @ [N, D]`` were within 10-25 %. numpy's ``matmul`` is a BLAS call on the same memory
-(``Tensor.numpy()`` shares it) that writes into the given output, so routing these products is a
-zero-copy swap of the library, not a reimplementation.
+dimension, a wide output), ran at half the speed of numpy's OpenBLAS on this 2-core AMD EPYC:
+0.84 s against 0.42 s for Amazon-Photo's 29 blocks at D = 256 with one thread, 0.51 s against
+0.24 s with two; the gradient products ``[B, N] @ [N, D]`` were level with one thread (0.94x
+and 1.02x). numpy's ``matmul`` is a BLAS call on the same memory (``Tensor.numpy()`` shares it)
+that writes into the given output, so routing these products is a zero-copy swap of the library,
+not a reimplementation. All figures: ``benchmarks/CPU_GEMM.md``
+(``python benchmarks/bench_cpu_gemm.py``).
 
-With one thread that is the whole story: a GCA epoch on Amazon-Photo went from 7.0 to 5.3 s.
-With several, the two libraries' thread pools fight: torch's OpenMP workers spin-wait on the
-cores while OpenBLAS's work, and the loss step became *slower* than with MKL alone.
-``OMP_WAIT_POLICY=PASSIVE`` (set before torch loads) ends the fight in the loss but slows torch's
-other operations by as much, so ``auto`` routes only single-threaded work.
+With one thread that is the whole story: the GRACE / GCA loss step at Photo's size went from
+4.36 to 3.43 s (1.27x) and a GCA epoch on Amazon-Photo from 6.02 to 4.86 s (1.24x). With two,
+the libraries' thread pools fight: torch's OpenMP workers spin-wait on the cores between
+parallel regions while OpenBLAS's work, and the same epoch took 6.78 s against MKL's 3.85 s.
+``OMP_WAIT_POLICY=PASSIVE`` in the environment before Python starts parks those workers; with
+it, ``GCL_CPU_GEMM=numpy`` made the two-thread epoch 1.14x faster (3.37 s). A library cannot set
+the wait policy once torch has loaded, so ``auto`` routes single-threaded work only.
 
 The backend (environment variable ``GCL_CPU_GEMM``, or :func:`use_cpu_gemm`):
 
 - ``auto`` (default): ``numpy`` when torch runs one intra-op thread
   (:func:`torch.get_num_threads`), torch's BLAS is MKL, numpy's is OpenBLAS and the CPU is AMD's;
-  ``torch`` otherwise (Intel CPUs, where MKL is at home, other builds, several threads);
+  ``torch`` otherwise (other CPUs, not measured here; other builds; several threads);
 - ``torch``: always :func:`torch.mm` (the kernels' behaviour before this module);
 - ``numpy``: numpy's BLAS for every float32 / float64 CPU product, at any thread count.
 
