@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_exp_cache import CELLS, NAMES, _write, run  # noqa: E402
+from bench_exp_cache import CELLS, NAMES, _write, add_output_arguments, run  # noqa: E402
 
 BACKENDS = ('torch', 'numpy')
 VARIANTS = {'torch': {'GCL_CPU_GEMM': 'torch'},
@@ -221,10 +221,7 @@ def main() -> None:
     parser.add_argument('--method', default='gca')
     parser.add_argument('--dataset', default='amazon-photo')
     parser.add_argument('--epochs', type=int, default=4)
-    parser.add_argument('--json', default='benchmarks/results/cpu_gemm.json')
-    parser.add_argument('--out', default='benchmarks/CPU_GEMM.md')
-    parser.add_argument('--render-only', action='store_true',
-                        help='rewrite --out from --json, measuring nothing')
+    add_output_arguments(parser, 'benchmarks/results/cpu_gemm.json', 'benchmarks/CPU_GEMM.md')
     args = parser.parse_args()
     if args.render_only:
         _write(args.out, render(json.loads(Path(args.json).read_text())))

@@ -130,10 +130,7 @@ def main() -> None:
     parser.add_argument('--dim', type=int, default=256)
     parser.add_argument('--sizes', type=int, nargs='*', default=None,
                         help='only the cells with these N')
-    parser.add_argument('--json', default='benchmarks/results/exp_cache.json')
-    parser.add_argument('--out', default='benchmarks/EXP_CACHE.md')
-    parser.add_argument('--render-only', action='store_true',
-                        help='rewrite --out from the rows in --json, measuring nothing')
+    add_output_arguments(parser, 'benchmarks/results/exp_cache.json', 'benchmarks/EXP_CACHE.md')
     args = parser.parse_args()
     if args.render_only:
         saved = json.loads(Path(args.json).read_text())
@@ -159,6 +156,14 @@ def main() -> None:
     _write(args.json, json.dumps({'meta': meta, 'rows': rows}, indent=1))
     _write(args.out, render(rows, meta))
     print(Path(args.out).read_text())
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, json_path: str, md_path: str) -> None:
+    """``--json`` (the rows), ``--out`` (the table) and ``--render-only``."""
+    parser.add_argument('--json', default=json_path)
+    parser.add_argument('--out', default=md_path)
+    parser.add_argument('--render-only', action='store_true',
+                        help='rewrite --out from the rows in --json, measuring nothing')
 
 
 def _write(path: str, text: str) -> None:
