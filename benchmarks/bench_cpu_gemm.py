@@ -1,11 +1,12 @@
-"""torch's MKL products against numpy's OpenBLAS in the CPU loss kernels (gcl.kernels.gemm).
+"""torch's MKL products against numpy's OpenBLAS in the CPU kernels and encoders (gcl.kernels.gemm).
 
 Three parts, measured in the same run:
 
 1. **products**: the three shapes the blockwise kernel issues, at N = 7,650 (Amazon-Photo),
-   B = 256 rows, D = 256, through :func:`gcl.kernels.gemm.gemm_mm` / ``gemm_addmm_`` with the
-   backend forced to ``torch`` and to ``numpy``, interleaved, one pass over all anchor blocks
-   each, per thread count in ``--threads``;
+   B = 256 rows, D = 256, and the encoder's first layer (F = 745) with its weight gradient,
+   through :func:`gcl.kernels.gemm.gemm_mm` / ``gemm_addmm_`` with the backend forced to
+   ``torch`` and to ``numpy``, interleaved, one pass over all anchor blocks (or one encoder
+   product) each, per thread count in ``--threads``;
 2. **steps**: forward + backward of the blockwise kernel with its exp cache, the cells of
    ``bench_exp_cache.py`` (GRACE / GCA, Team-up, inter-view only at the Photo, Computers and CS
    sizes), each (cell, variant) in a fresh process through that script's worker;
@@ -48,6 +49,8 @@ SHAPES = {
     'similarity block [B, D] @ [D, N] (forward)': 'forward',
     'gradient [B, N] @ [N, D] (backward, anchors)': 'rows',
     'gradient [N, B] @ [B, D] (backward, candidates)': 'cols',
+    'encoder layer [N, F] @ [F, D] (F = 745, forward)': 'layer',
+    'encoder weight gradient [D, N] @ [N, F] (backward)': 'weight',
 }
 
 
@@ -70,9 +73,13 @@ def products(threads: int, n: int = 7650, block: int = 256, dim: int = 256,
     out = torch.empty(block, n)
     grad_rows, grad_cols = torch.zeros(block, dim), torch.zeros(n, dim)
     starts = range(0, n - block + 1, block)
+    feats, weight = torch.randn(n, 745, generator=g), torch.randn(dim, 745, generator=g)
     calls = {'forward': lambda s: gemm_mm(u[s:s + block], v.T, out=out),
              'rows': lambda s: gemm_addmm_(grad_rows, coef, v, 0.5),
-             'cols': lambda s: gemm_addmm_(grad_cols, coef.T, u[s:s + block], 0.5)}
+             'cols': lambda s: gemm_addmm_(grad_cols, coef.T, u[s:s + block], 0.5),
+             'layer': lambda s: gemm_mm(feats, weight.T),
+             'weight': lambda s: gemm_mm(u.T, feats)}
+    once = {'layer', 'weight'}                 # one product per pass, not one per anchor block
     rows = []
     for label, kind in SHAPES.items():
         times: dict[str, list[float]] = {b: [] for b in BACKENDS}
@@ -80,12 +87,13 @@ def products(threads: int, n: int = 7650, block: int = 256, dim: int = 256,
             for backend in BACKENDS:
                 with use_cpu_gemm(backend):
                     began = time.perf_counter()
-                    for s in starts:
+                    for s in starts if kind not in once else [0]:
                         calls[kind](s)
                     if repeat:
                         times[backend].append(time.perf_counter() - began)
-        flops = 2.0 * block * n * dim * len(starts)
-        rows.append({'shape': label, 'threads': threads, 'blocks': len(starts),
+        flops = (2.0 * n * 745 * dim if kind in once else 2.0 * block * n * dim * len(starts))
+        rows.append({'shape': label, 'threads': threads,
+                     'blocks': 1 if kind in once else len(starts),
                      **{f'{b}_seconds': statistics.median(times[b]) for b in BACKENDS},
                      **{f'{b}_all': times[b] for b in BACKENDS},
                      **{f'{b}_gflops': flops / statistics.median(times[b]) / 1e9
@@ -145,8 +153,11 @@ def _ratio_table(rows: list[dict], key: tuple[str, ...], label) -> list[str]:  #
 
 def render(saved: dict) -> str:
     meta = saved['meta']
-    lines = ['# CPU products: torch (MKL) against numpy (OpenBLAS)', '',
-             f'Command: `{meta["command"]}`  ',
+    commands = meta.get('commands') or {p: meta['command'] for p in ('products', 'steps',
+                                                                     'epochs')}
+    shown = ([f'Command: `{meta["command"]}`  '] if len(set(commands.values())) == 1 else
+             [f'Command ({part}): `{cmd}`  ' for part, cmd in commands.items()])
+    lines = ['# CPU products: torch (MKL) against numpy (OpenBLAS)', '', *shown,
              f'Machine: {meta["machine"]}, {meta["cpu"]}; torch {meta["torch"]} (BLAS: MKL), '
              f'numpy {meta["numpy"]} (BLAS: {meta["numpy_blas"]}); `auto` routes '
              f'single-threaded products to numpy here: {meta["prefers_numpy"]}; 1-minute load '
@@ -154,8 +165,9 @@ def render(saved: dict) -> str:
              'lent to this task. Variants: `torch` / `numpy` is `GCL_CPU_GEMM`; `+passive` adds '
              '`OMP_WAIT_POLICY=PASSIVE`. In parentheses: speed-up against `torch` (median of '
              'the per-repeat ratios; above 1 is faster).', '',
-             "## 1. The kernel's products (N = 7,650, B = 256, D = 256, one pass over the "
-             'anchor blocks; median of 3 interleaved rounds after a warm-up)', '',
+             "## 1. The products (N = 7,650, B = 256, D = 256, F = 745; one pass over the "
+             'anchor blocks, or one encoder product; median of 3 interleaved rounds after a '
+             'warm-up)', '',
              '| product | threads | torch s | numpy s | torch GFLOP/s | numpy GFLOP/s | '
              'speed-up |', '|---|---|---|---|---|---|---|']
     for r in saved['products']:
@@ -229,6 +241,15 @@ def main() -> None:
         return
     parts = set(args.parts.split(','))
     saved: dict = {'meta': _meta(), 'products': [], 'steps': [], 'epochs': []}
+    kept = sorted({'products', 'steps', 'epochs'} - parts)
+    if kept and Path(args.json).exists():      # a partial run replaces only the parts it measures
+        before = json.loads(Path(args.json).read_text())
+        saved['meta']['commands'] = before['meta'].get('commands', {
+            part: before['meta']['command'] for part in ('products', 'steps', 'epochs')})
+        for part in kept:
+            saved[part] = before[part]
+    saved['meta'].setdefault('commands', {})
+    saved['meta']['commands'].update({part: saved['meta']['command'] for part in parts})
 
     def save() -> None:
         saved['meta'].update(load=os.getloadavg()[0], date=time.strftime('%Y-%m-%d %H:%M'))

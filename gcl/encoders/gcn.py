@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
 from gcl.errors import GCLConfigError
+from gcl.kernels.gemm import gemm_linear
 from gcl.kernels.propagate import CachedAdjacency, csr_propagate
 from gcl.kernels.sparse_features import SparseFeatures
 
@@ -103,7 +104,8 @@ class GCNEncoder(nn.Module):
         if sparse or self._use_csr(x, edge_index):
             adjacency = self._adjacency(edge_index, x.size(0), edge_weight, dtype=x.dtype)
             for i, conv in enumerate(self.convs):
-                lin = x.linear(conv.lin.weight) if sparse and i == 0 else conv.lin(x)   # [N, C]
+                lin = (x.linear(conv.lin.weight) if sparse and i == 0          # [N, C]
+                       else gemm_linear(x, conv.lin.weight, conv.lin.bias))
                 h = csr_propagate(adjacency, lin)                                      # as GCNConv
                 if conv.bias is not None:
                     h = h + conv.bias

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gcl.kernels.gemm import gemm_linear
+
 __all__ = ['ProjectionHead']
 
 
@@ -28,5 +30,6 @@ class ProjectionHead(nn.Module):
         self.fc2.reset_parameters()
 
     def forward(self, z: Tensor) -> Tensor:
-        h = self.fc2(F.elu(self.fc1(z)))
+        h = F.elu(gemm_linear(z, self.fc1.weight, self.fc1.bias))
+        h = gemm_linear(h, self.fc2.weight, self.fc2.bias)
         return F.normalize(h, dim=-1) if self.normalize else h

@@ -2,21 +2,23 @@
 
 torch's CPU wheels multiply with MKL. On AMD CPUs MKL takes a slower code path, and the product
 the blockwise kernels issue most, a ``[B, D] @ [D, N]`` similarity block (a short inner
-dimension, a wide output), ran at half the speed of numpy's OpenBLAS on this 2-core AMD EPYC:
-0.84 s against 0.42 s for Amazon-Photo's 29 blocks at D = 256 with one thread, 0.51 s against
-0.24 s with two; the gradient products ``[B, N] @ [N, D]`` were level with one thread (0.94x
-and 1.02x). numpy's ``matmul`` is a BLAS call on the same memory (``Tensor.numpy()`` shares it)
-that writes into the given output, so routing these products is a zero-copy swap of the library,
-not a reimplementation. All figures: ``benchmarks/CPU_GEMM.md``
-(``python benchmarks/bench_cpu_gemm.py``).
+dimension, a wide output), ran 1.6x slower than numpy's OpenBLAS on this 2-core AMD EPYC with one
+thread (1.05 s against 0.67 s for Amazon-Photo's 29 blocks at D = 256; 2.0x in an earlier run
+that day) and 2.2x slower with two; the encoders' ``[N, F] @ [F, D]`` layers 1.3x, their weight
+gradients 1.1x; the loss's gradient products ``[B, N] @ [N, D]`` were level (0.94-0.98x).
+numpy's ``matmul`` is a BLAS call on the same memory (``Tensor.numpy()`` shares it) that writes
+into the given output, so routing these products is a zero-copy swap of the library, not a
+reimplementation. All figures: ``benchmarks/CPU_GEMM.md`` (``python
+benchmarks/bench_cpu_gemm.py``).
 
 With one thread that is the whole story: the GRACE / GCA loss step at Photo's size went from
-4.36 to 3.43 s (1.27x) and a GCA epoch on Amazon-Photo from 6.02 to 4.86 s (1.24x). With two,
-the libraries' thread pools fight: torch's OpenMP workers spin-wait on the cores between
-parallel regions while OpenBLAS's work, and the same epoch took 6.78 s against MKL's 3.85 s.
-``OMP_WAIT_POLICY=PASSIVE`` in the environment before Python starts parks those workers; with
-it, ``GCL_CPU_GEMM=numpy`` made the two-thread epoch 1.14x faster (3.37 s). A library cannot set
-the wait policy once torch has loaded, so ``auto`` routes single-threaded work only.
+4.36 to 3.43 s (1.27x) and a GCA epoch on Amazon-Photo from 5.79 to 5.19 s (1.12x; the machine's
+run-to-run noise is about 10 %). With two threads the libraries' pools fight: torch's OpenMP
+workers spin-wait on the cores between parallel regions while OpenBLAS's work, and the same epoch
+took 7.40 s against MKL's 3.94 s. ``OMP_WAIT_POLICY=PASSIVE`` in the environment before Python
+starts parks those workers; with it, ``GCL_CPU_GEMM=numpy`` made the two-thread epoch 1.18x
+faster (3.34 s). A library cannot set the wait policy once torch has loaded, so ``auto`` routes
+single-threaded work only.
 
 The backend (environment variable ``GCL_CPU_GEMM``, or :func:`use_cpu_gemm`):
 
@@ -44,9 +46,10 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['BACKENDS', 'ENV_VAR', 'cpu_gemm_backend', 'gemm_addmm_', 'gemm_mm',
+__all__ = ['BACKENDS', 'ENV_VAR', 'cpu_gemm_backend', 'gemm_addmm_', 'gemm_linear', 'gemm_mm',
            'machine_prefers_numpy', 'use_cpu_gemm']
 
 ENV_VAR = 'GCL_CPU_GEMM'
@@ -117,18 +120,23 @@ def use_cpu_gemm(name: str) -> Iterator[None]:
         _override.name = previous
 
 
-def _routed(*tensors: Tensor) -> bool:
-    """Whether numpy does this product: CPU, float32 / float64 alike, the ``numpy`` backend, and
-    no autograd graph to record (numpy's result would silently drop it; the kernels call these
-    functions inside their own ``autograd.Function``, where grad mode is off)."""
+def _routable(*tensors: Tensor) -> bool:
+    """CPU, float32 / float64 alike, and the ``numpy`` backend."""
     first = tensors[0]
     if first.device.type != 'cpu' or first.dtype not in _ROUTED:
         return False
     if any(t.device.type != 'cpu' or t.dtype != first.dtype for t in tensors):
         return False
+    return cpu_gemm_backend() == 'numpy'
+
+
+def _routed(*tensors: Tensor) -> bool:
+    """Whether numpy does this product: :func:`_routable` and no autograd graph to record
+    (numpy's result would silently drop it; the kernels call these functions inside their own
+    ``autograd.Function``, where grad mode is off)."""
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return False
-    return cpu_gemm_backend() == 'numpy'
+    return _routable(*tensors)
 
 
 def _sync_threads() -> None:
@@ -142,6 +150,12 @@ def _sync_threads() -> None:
 
             threadpool_limits(limits=wanted, user_api='blas')
             _blas_threads[0] = wanted
+
+
+# inf / NaN propagate silently, as in torch (a diverging run is caught by the trainer's NaN
+# guard, which names the epoch); numpy would warn on every product
+def _quiet() -> np.errstate:
+    return np.errstate(all='ignore')
 
 
 def _array(t: Tensor) -> np.ndarray:
@@ -173,7 +187,8 @@ def gemm_mm(a: Tensor, b: Tensor, out: Tensor | None = None) -> Tensor:
     _sync_threads()
     if out is None:
         out = a.new_empty(a.size(0), b.size(1))
-    np.matmul(_array(a), _array(b), out=_array(out))
+    with _quiet():
+        np.matmul(_array(a), _array(b), out=_array(out))
     return out
 
 
@@ -183,5 +198,45 @@ def gemm_addmm_(c: Tensor, a: Tensor, b: Tensor, alpha: float = 1.0) -> Tensor:
         return c.addmm_(a, b, alpha=alpha)
     _sync_threads()
     product = _scratch_view(a.size(0), b.size(1), c.dtype)
-    np.matmul(_array(a), _array(b), out=_array(product))
+    with _quiet():
+        np.matmul(_array(a), _array(b), out=_array(product))
     return c.add_(product, alpha=alpha)
+
+
+class _Linear(torch.autograd.Function):
+    """``x @ weight.T + bias`` with its three gradients as :func:`gemm_mm` products.
+
+    The backward's products are plain tensor operations, so with ``create_graph=True`` (grad mode
+    on) they fall back to differentiable :func:`torch.mm` and double backward works.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:  # noqa: ANN001
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        out = gemm_mm(x, weight.T)                                          # [N, C]
+        return out.add_(bias) if bias is not None else out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # noqa: ANN001, ANN205
+        x, weight = ctx.saved_tensors
+        grad_x = gemm_mm(grad, weight) if ctx.needs_input_grad[0] else None          # [N, F]
+        grad_w = gemm_mm(grad.T, x) if ctx.needs_input_grad[1] else None             # [C, F]
+        grad_b = grad.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None   # [C]
+        return grad_x, grad_w, grad_b
+
+
+def gemm_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """:func:`torch.nn.functional.linear` whose products (forward and backward) go through
+    :func:`gemm_mm`: the encoders' and projection heads' layers, where MKL on AMD was 1.4-2.9x
+    slower than OpenBLAS for the ``[N, F] @ [F, C]`` shapes of Amazon-Photo
+    (``benchmarks/CPU_GEMM.md``). Exactly ``F.linear`` when the backend is ``torch`` or the input
+    is not a 2-D float32 / float64 CPU tensor.
+
+    Shapes:
+        - **x:** ``[N, F]``; **weight:** ``[C, F]``; **bias:** ``[C]``; **output:** ``[N, C]``
+    """
+    parts = (x, weight) if bias is None else (x, weight, bias)
+    if x.dim() != 2 or not _routable(*parts):
+        return F.linear(x, weight, bias)
+    return _Linear.apply(x, weight, bias)

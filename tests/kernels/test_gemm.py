@@ -166,3 +166,61 @@ def test_stable_path_backends_agree() -> None:
     assert_close(out['numpy'][0].double(), dense[0], rtol=1e-5, atol=1e-4)
     for a, b in zip(out['numpy'], out['torch']):
         assert_close(a, b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_linear_matches_f_linear_values_and_gradients(bias: bool) -> None:
+    x, w = _rand(23, 7), _rand(5, 7, seed=1)
+    b = _rand(5, seed=2) if bias else None
+    out = {}
+    for backend in ('torch', 'numpy'):
+        leaves = [t.clone().requires_grad_() for t in (x, w) + ((b,) if bias else ())]
+        with gemm.use_cpu_gemm(backend):
+            y = gemm.gemm_linear(*leaves)
+            (y * _rand(23, 5, seed=3)).sum().backward()
+        out[backend] = [y.detach()] + [t.grad for t in leaves]
+    for a, ref in zip(out['numpy'], out['torch']):
+        assert_close(a, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_linear_twice_differentiable_and_unrouted_cases() -> None:
+    x = _rand(6, 4, dtype=torch.float64).requires_grad_()
+    w = _rand(3, 4, dtype=torch.float64, seed=1).requires_grad_()
+    b = _rand(3, dtype=torch.float64, seed=2).requires_grad_()
+    with gemm.use_cpu_gemm('numpy'):
+        assert torch.autograd.gradcheck(gemm.gemm_linear, (x, w, b))
+        assert torch.autograd.gradgradcheck(gemm.gemm_linear, (x, w, b))
+        batched = gemm.gemm_linear(_rand(2, 6, 4), _rand(3, 4, seed=1))   # 3-D: F.linear
+        assert batched.shape == (2, 6, 3)
+
+
+def test_encoder_and_projection_agree_across_backends() -> None:
+    from gcl.encoders.gcn import GCNEncoder
+    from gcl.encoders.projection import ProjectionHead
+
+    torch.manual_seed(0)
+    enc, head = GCNEncoder(12, 8, propagation='csr'), ProjectionHead(8, 6)
+    x = _rand(30, 12)
+    edge_index = torch.randint(0, 30, (2, 90), generator=torch.Generator().manual_seed(4))
+    out = {}
+    for backend in ('torch', 'numpy'):
+        enc.zero_grad()
+        head.zero_grad()
+        with gemm.use_cpu_gemm(backend):
+            z = head(enc(x, edge_index))
+            z.square().sum().backward()
+        out[backend] = [z.detach()] + [p.grad.clone() for p in
+                                       (*enc.parameters(), *head.parameters())]
+    for a, ref in zip(out['numpy'], out['torch']):
+        assert_close(a, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_overflow_propagates_silently_like_torch() -> None:
+    import warnings
+
+    a = torch.full((3, 2), 3e38)
+    with gemm.use_cpu_gemm('numpy'), warnings.catch_warnings():
+        warnings.simplefilter('error')                       # a numpy RuntimeWarning would raise
+        out = gemm.gemm_mm(a, a.T)
+        acc = gemm.gemm_addmm_(torch.zeros(3, 3), a, a.T, 1.0)
+    assert torch.isinf(out).all() and torch.isinf(acc).all()
