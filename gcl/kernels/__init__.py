@@ -10,6 +10,8 @@
 - :func:`segment_sum` / :func:`prototypes`: scatter kernels for meta-nodes and communities;
 - :func:`gcn_csr_adjacency` / :func:`csr_propagate`: GCN propagation by CSR SpMM;
 - :class:`SparseFeatures`: sparse node features with the view's column mask on the weights.
+- :mod:`gcl.kernels.gemm`: the CPU products (kernels, encoder layers) through numpy's OpenBLAS where
+  torch's MKL is slow (single-threaded, AMD CPUs; ``GCL_CPU_GEMM``).
 """
 
 from gcl.kernels.auto import (
