@@ -88,6 +88,11 @@ def bench(
         '--isolate/--no-isolate',
         help='Run each (method, dataset, seed) in a fresh process: its own peak memory, and a '
              'crash costs one cell, not the grid.')] = True,
+    jobs: Annotated[int, typer.Option(
+        '--jobs', '-j',
+        help='Groups run side by side, each in its own process with the cores shared out '
+             '(torch threads // jobs). On a small CPU 2 one-thread jobs beat one job on 2 '
+             'cores (README).')] = 1,
     checkpoint_minutes: Annotated[float, typer.Option(
         help='Checkpoint each training this often (0: never); a killed cell started again '
              'resumes from its last checkpoint.')] = 10.0,
@@ -154,7 +159,8 @@ def bench(
     progress = _Progress(enabled=common.show_progress(quiet), lines=not quiet)
     try:
         summary = run_cells(cells, results_file, out_dir=out, root=root, device=device,
-                            isolate=isolate, on_event=progress, stop_on_error=stop_on_error,
+                            isolate=isolate, jobs=jobs, on_event=progress,
+                            stop_on_error=stop_on_error,
                             extra={'bench': {'suite': name}},
                             checkpoint_seconds=max(0.0, 60.0 * checkpoint_minutes))
     finally:

@@ -239,3 +239,55 @@ def test_isolated_failure_comes_back_as_an_error(tmp_path):
                         out_dir=tmp_path)
     assert summary.ran == 0 and len(summary.failed) == 1
     assert not (tmp_path / 'r.jsonl').exists() or not (tmp_path / 'r.jsonl').read_text()
+
+
+def test_groups_side_by_side_record_every_cell_once(cells, tmp_path):
+    results = tmp_path / 'r.jsonl'
+    fake = FakeRun(fail_on={('citeseer', 0)})
+    events = []
+    summary = run_cells(cells, results, run_fn=fake, out_dir=tmp_path, jobs=3,
+                        on_event=events.append)
+    assert summary.ran == 6 and len(summary.failed) == 1
+    assert 'citeseer seed 0' in summary.failed[0][0]
+    keys = [record_key(r) for _, r in scan_results(results).records]
+    assert len(keys) == len(set(keys)) == 6
+    assert sorted(e.kind for e in events) == sorted(['skipped'] + ['start'] * 4 + ['done'] * 3
+                                                    + ['failed'])
+    assert events[-1].groups_done == 4
+    again = run_cells(cells, results, run_fn=FakeRun(), out_dir=tmp_path, jobs=3)
+    assert (again.skipped, again.ran) == (6, 2)                 # only the failed group reruns
+    with pytest.raises(RuntimeError, match='boom'):
+        run_cells(cells, tmp_path / 'other.jsonl', run_fn=FakeRun(fail_on={('cora', 0)}),
+                  out_dir=tmp_path, jobs=2, stop_on_error=True)
+
+
+def test_jobs_option_is_checked(cells, tmp_path):
+    with pytest.raises(GCLConfigError, match='jobs must be >= 1'):
+        run_cells(cells, tmp_path / 'r.jsonl', run_fn=FakeRun(), jobs=0)
+    with pytest.raises(GCLConfigError, match='needs isolate'):
+        run_cells(cells, tmp_path / 'r.jsonl', jobs=2)
+
+
+def test_real_isolated_groups_side_by_side_share_the_threads(tmp_path, data_root):
+    """Two real 1-epoch GRACE cells on Cora, each in its own process, at the same time."""
+    import torch
+
+    cells = expand_grid(['grace'], ['cora'], [0, 1], tasks=['node'], epochs=1,
+                        overrides={'eval.repeats': 1})
+    results = tmp_path / 'r.jsonl'
+    summary = run_cells(cells, results, out_dir=tmp_path / 'runs', root=data_root, isolate=True,
+                        save_embeddings=False, jobs=2)
+    assert (summary.ran, summary.failed) == (2, [])
+    records = [r for _, r in scan_results(results).records]
+    assert sorted(r['seed'] for r in records) == [0, 1]
+    assert {r['versions']['threads'] for r in records} == {max(1, torch.get_num_threads() // 2)}
+
+
+def test_interrupting_side_by_side_groups_keeps_whole_lines(cells, tmp_path):
+    results = tmp_path / 'r.jsonl'
+    with pytest.raises(KeyboardInterrupt):
+        run_cells(cells, results, run_fn=FakeRun(interrupt_after=1), out_dir=tmp_path, jobs=2)
+    scan = scan_results(results) if results.exists() else None
+    assert scan is None or (not scan.problems and not scan.torn_tail)
+    summary = run_cells(cells, results, run_fn=FakeRun(), out_dir=tmp_path, jobs=2)
+    assert summary.ran + summary.skipped == 8 and not summary.failed

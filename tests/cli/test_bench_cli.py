@@ -144,3 +144,26 @@ def test_train_select_rankme(env):
     bad = runner.invoke(app, ['train', '-m', 'grace', '-d', 'cora', '--epochs', '1',
                               '--select', 'best', '--tasks', 'node', '-q'])
     assert bad.exit_code == 2 and "train.select must be 'last' or 'rankme'" in bad.output
+
+
+def test_bench_jobs_runs_groups_side_by_side(env, monkeypatch):
+    calls: list = []
+    seen: list = []
+    fake = _fake_run(calls)
+
+    def isolated(config, threads=None, **kwargs):
+        seen.append(threads)
+        return fake(config, **kwargs)
+
+    monkeypatch.setattr('gcl.bench.runner._run_isolated', isolated)
+    args = ['bench', '-m', 'grace', '-d', 'cora,citeseer', '-s', '0-1', '--tasks', 'node',
+            '--epochs', '1', '--jobs', '2', '--format', 'json']
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert (payload['cells'], payload['ran'], payload['failed']) == (4, 4, [])
+    assert sorted(calls) == sorted([(d, s, ['node']) for d in ('cora', 'citeseer')
+                                    for s in (0, 1)])
+    assert seen == [max(1, torch.get_num_threads() // 2)] * 4
+    bad = runner.invoke(app, [*args[:-4], '--jobs', '2', '--no-isolate'])
+    assert bad.exit_code == 2 and 'needs isolate' in bad.output
