@@ -27,6 +27,7 @@ class _Progress:
         self.bar = None
         self.task = None
         self.lines = lines
+        self.running: list[str] = []     # groups started and not finished (several with --jobs)
         if enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -37,12 +38,16 @@ class _Progress:
 
     def __call__(self, event: Any) -> None:
         eta = _duration(event.eta_s)
+        if event.kind == 'start':
+            self.running.append(event.current)
+        elif event.kind in ('done', 'failed') and event.current in self.running:
+            self.running.remove(event.current)
         if self.bar is not None:
             if self.task is None:
                 self.bar.start()
                 self.task = self.bar.add_task('', total=event.cells_total, eta='?')
             self.bar.update(self.task, completed=event.cells_done, eta=eta,
-                            description=event.current if event.kind == 'start' else '')
+                            description=' | '.join(self.running))
         elif self.lines:
             if event.kind == 'skipped' and event.cells_done:
                 common.stderr.print(f'{event.cells_done} of {event.cells_total} cells already '

@@ -167,3 +167,15 @@ def test_bench_jobs_runs_groups_side_by_side(env, monkeypatch):
     assert seen == [max(1, torch.get_num_threads() // 2)] * 4
     bad = runner.invoke(app, [*args[:-4], '--jobs', '2', '--no-isolate'])
     assert bad.exit_code == 2 and 'needs isolate' in bad.output
+
+
+def test_progress_names_every_running_group():
+    from gcl.bench.runner import BenchEvent
+    from gcl.cli.bench import _Progress
+
+    progress = _Progress(enabled=False, lines=False)
+    for event in (BenchEvent('start', 0, 4, 0, 3, 'a'), BenchEvent('start', 0, 4, 0, 3, 'b'),
+                  BenchEvent('done', 2, 4, 1, 3, 'a'), BenchEvent('start', 2, 4, 1, 3, 'c'),
+                  BenchEvent('failed', 2, 4, 2, 3, 'b')):
+        progress(event)
+    assert progress.running == ['c']
