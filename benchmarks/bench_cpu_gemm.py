@@ -30,9 +30,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -119,14 +117,6 @@ def epoch_worker(spec: dict) -> dict:
     seconds = [h['seconds'] for h in model.history_]
     return {**spec, 'all_seconds': seconds, 'seconds': statistics.median(seconds[1:]),
             'gemm': cpu_gemm_backend()}
-
-
-def _run_epochs(spec: dict, env: dict[str, str]) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / 'out.json'
-        subprocess.run([sys.executable, __file__, '--epoch-worker', json.dumps(spec), str(out)],
-                       check=True, env={**os.environ, **env})
-        return json.loads(out.read_text())
 
 
 def _ratio_table(rows: list[dict], key: tuple[str, ...], label) -> list[str]:  # noqa: ANN001
@@ -277,7 +267,7 @@ def main() -> None:
             for name in _rotation(variants_for(threads), repeat):
                 spec = dict(method=args.method, dataset=args.dataset, epochs=args.epochs,
                             threads=threads, variant=name, repeat=repeat)
-                saved['epochs'].append(_run_epochs(spec, VARIANTS[name]))
+                saved['epochs'].append(run(spec, VARIANTS[name], __file__, '--epoch-worker'))
                 print(f'{args.method} {args.dataset} {threads} thread(s) {name} repeat '
                       f'{repeat}: {saved["epochs"][-1]["seconds"]:.2f} s/epoch', flush=True)
                 save()

@@ -74,11 +74,13 @@ def worker(spec: dict) -> dict:
             'cache_gb': exp_cache_bytes() / 1e9, 'gemm': cpu_gemm_backend()}
 
 
-def run(spec: dict, env: dict[str, str] | None = None) -> dict:
-    """``worker(spec)`` in a fresh Python process (with ``env`` added to its environment)."""
+def run(spec: dict, env: dict[str, str] | None = None, script: str = __file__,
+        flag: str = '--worker') -> dict:
+    """``script flag spec out.json`` in a fresh Python process (with ``env`` added to its
+    environment): by default this script's :func:`worker`; its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / 'out.json'
-        subprocess.run([sys.executable, __file__, '--worker', json.dumps(spec), str(out)],
+        subprocess.run([sys.executable, script, flag, json.dumps(spec), str(out)],
                        check=True, env={**os.environ, **(env or {})})
         return json.loads(out.read_text())
 
