@@ -123,21 +123,15 @@ class CSGCL(GRACE):
                     float(self.strength_.sum()))
 
     # ------------------------------------------------------------------ views and loss
+    rate_keys = ('p_ced', 'p_cav')
+
     def rates(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        """``((p_ced_1, p_ced_2), (p_cav_1, p_cav_2))``, validated."""
+        """``((p_ced_1, p_ced_2), (p_cav_1, p_cav_2))``, validated, thresholds too."""
         aug = self.config['augment']
-        pairs = []
-        for key in ('p_ced', 'p_cav'):
-            value = aug[key]
-            pair = (value, value) if isinstance(value, (int, float)) else tuple(value)
-            if len(pair) != 2 or not all(0.0 <= float(p) <= 1.0 for p in pair):
-                raise GCLConfigError(f'augment.{key} must be a probability or a pair of '
-                                     f'probabilities in [0, 1], got {value!r}')
-            pairs.append((float(pair[0]), float(pair[1])))
         for key in ('ced_threshold', 'cav_threshold'):
             if not 0.0 <= float(aug[key]) <= 1.0:
                 raise GCLConfigError(f'augment.{key} must lie in [0, 1], got {aug[key]!r}')
-        return pairs[0], pairs[1]
+        return super().rates()
 
     def view(self, data: Data, k: int, epoch: int) -> tuple[Tensor | SparseFeatures, Tensor]:
         """View ``k`` in {0, 1}: CED edges and CAV features, ``(x [N, F], edge_index [2, E'])``."""

@@ -56,11 +56,15 @@ class GRACE(Method):
         return model
 
     # ----------------------------------------------------------------- views
+    #: the two ``augment`` keys that hold the views' (edge, feature) rates
+    rate_keys: tuple[str, str] = ('p_edge', 'p_feat')
+
     def rates(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        """``((p_edge_1, p_edge_2), (p_feat_1, p_feat_2))``, validated."""
+        """``((p_edge_1, p_edge_2), (p_feat_1, p_feat_2))`` (the :attr:`rate_keys` of
+        ``augment``), validated: each a probability or a pair of probabilities."""
         aug = self.config['augment']
         pairs = []
-        for key in ('p_edge', 'p_feat'):
+        for key in self.rate_keys:
             value = aug[key]
             pair = (value, value) if isinstance(value, (int, float)) else tuple(value)
             if len(pair) != 2 or not all(0.0 <= float(p) <= 1.0 for p in pair):

@@ -92,6 +92,10 @@ def test_configs_and_errors(sbm_graph, cache):
     assert get_method('csgcl') is CSGCL
     with pytest.raises(GCLConfigError, match='p_ced'):
         CSGCL(p_ced=[0.2, 1.2], epochs=1, cache_dir=cache).fit(sbm_graph)
+    with pytest.raises(GCLConfigError, match='p_cav'):
+        CSGCL(p_cav=[0.1], epochs=1, cache_dir=cache).fit(sbm_graph)
+    with pytest.raises(GCLConfigError, match='ced_threshold'):
+        CSGCL(ced_threshold=1.5, epochs=1, cache_dir=cache).fit(sbm_graph)
     with pytest.raises(GCLConfigError, match='unknown'):
         CSGCL(algorithm='girvan-newman', epochs=1, cache_dir=cache).fit(sbm_graph)
 
