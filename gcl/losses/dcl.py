@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from gcl.errors import GCLConfigError
-from gcl.kernels.auto import MODES, contrastive_loss
+from gcl.kernels.auto import contrastive_loss
+from gcl.losses.info_nce import InfoNCE
 
 __all__ = ['DCL', 'DCLW', 'dcl_loss', 'dclw_weights']
 
@@ -57,7 +58,7 @@ def dcl_loss(h1: Tensor, h2: Tensor, tau: float = 0.5, *, weighted: bool = False
                             block_size=batch_size, num_negatives=num_negatives)
 
 
-class DCL(nn.Module):
+class DCL(InfoNCE):
     """Decoupled contrastive loss (§6.1); GRACE's loss without the positive in the denominator.
 
     Args:
@@ -76,15 +77,7 @@ class DCL(nn.Module):
     def __init__(self, tau: float = 0.5, intra_view: bool = True, symmetric: bool = True,
                  batch_size: int | None = None, mode: str = 'auto',
                  num_negatives: int | None = None) -> None:
-        super().__init__()
-        if mode not in MODES:
-            raise GCLConfigError(f'unknown loss mode {mode!r}; choose one of {", ".join(MODES)}')
-        self.tau = tau
-        self.intra_view = intra_view
-        self.symmetric = symmetric
-        self.batch_size = batch_size
-        self.mode = mode
-        self.num_negatives = num_negatives
+        super().__init__(tau, intra_view, symmetric, batch_size, mode, num_negatives)
         self.sigma = 0.5
 
     def forward(self, h1: Tensor, h2: Tensor, **context: object) -> Tensor:
@@ -92,11 +85,6 @@ class DCL(nn.Module):
                         intra_view=self.intra_view, symmetric=self.symmetric,
                         batch_size=self.batch_size, mode=self.mode,
                         num_negatives=self.num_negatives)
-
-    def extra_repr(self) -> str:
-        return (f'tau={self.tau}, intra_view={self.intra_view}, symmetric={self.symmetric}, '
-                f'mode={self.mode!r}')
-
 
 class DCLW(DCL):
     """DCL with the von Mises-Fisher positive weights (§6.1), ``sigma = 0.5`` by default."""

@@ -31,10 +31,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from gcl.errors import GCLConfigError
-from gcl.kernels.auto import MODES, contrastive_loss
+from gcl.kernels.auto import contrastive_loss
+from gcl.losses.info_nce import InfoNCE
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def cluster_assignments(h: Tensor, num_clusters: Sequence[int], *, random_state:
     return torch.stack(out).to(h.device)
 
 
-class ClusterWeightedInfoNCE(nn.Module):
+class ClusterWeightedInfoNCE(InfoNCE):
     """GRACE's InfoNCE with MEOW's cluster-separation weights on the negatives (§6.2).
 
     Args:
@@ -90,9 +91,7 @@ class ClusterWeightedInfoNCE(nn.Module):
                  batch_size: int | None = None, mode: str = 'auto',
                  num_negatives: int | None = None, kmeans_iters: int = 20,
                  kmeans_n_init: int = 1, random_state: int = 0) -> None:
-        super().__init__()
-        if mode not in MODES:
-            raise GCLConfigError(f'unknown loss mode {mode!r}; choose one of {", ".join(MODES)}')
+        super().__init__(tau, intra_view, symmetric, batch_size, mode, num_negatives)
         if isinstance(num_clusters, int):
             num_clusters = [num_clusters]
         if not num_clusters or any(int(k) < 2 for k in num_clusters):
@@ -100,14 +99,8 @@ class ClusterWeightedInfoNCE(nn.Module):
                                  f'{num_clusters!r}')
         if int(recluster_every) < 1:
             raise GCLConfigError(f'recluster_every must be >= 1, got {recluster_every}')
-        self.tau = tau
         self.num_clusters = [int(k) for k in num_clusters]
         self.recluster_every = int(recluster_every)
-        self.intra_view = intra_view
-        self.symmetric = symmetric
-        self.batch_size = batch_size
-        self.mode = mode
-        self.num_negatives = num_negatives
         self.kmeans_iters = kmeans_iters
         self.kmeans_n_init = kmeans_n_init
         self.random_state = random_state

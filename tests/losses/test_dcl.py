@@ -82,6 +82,8 @@ def test_sampled_mode_and_registration() -> None:
         DCLW(sigma=0.0)
     with pytest.raises(GCLConfigError, match='mode'):
         DCL(mode='approx')
+    with pytest.raises(GCLConfigError, match='num_negatives'):   # the check InfoNCE makes
+        DCLW(mode='sampled')
 
 
 def test_grace_trains_with_dcl() -> None:

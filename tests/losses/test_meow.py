@@ -78,6 +78,10 @@ def test_registration_and_errors() -> None:
         ClusterWeightedInfoNCE(num_clusters=[1])
     with pytest.raises(GCLConfigError, match='recluster_every'):
         ClusterWeightedInfoNCE(recluster_every=0)
+    with pytest.raises(GCLConfigError, match='mode'):
+        ClusterWeightedInfoNCE(mode='approx')
+    with pytest.raises(GCLConfigError, match='num_negatives'):
+        ClusterWeightedInfoNCE(mode='sampled')
     from gcl.config import load_config
 
     config = load_config('grace', 'cora', overrides={'loss.name': 'meow',
