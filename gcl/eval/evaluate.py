@@ -90,8 +90,8 @@ def evaluate(
       ``protocol=node_protocol``. For ``'public'`` the splits are ``data.train_mask``,
       ``val_mask``, ``test_mask`` unless ``splits=`` is given; 2-D masks ``[N, S]`` are S
       splits (WikiCS) and the result averages over them. ``'gca'`` draws random 10/10/80
-      splits unless ``splits=`` is given (``splits='masks'`` reads the masks, as GCA does for
-      WikiCS).
+      splits unless ``splits=`` is given (``splits='masks'`` reads the masks); ``'gca-public'``
+      reads the masks as ``'public'`` does (GCA's and CSGCL's WikiCS evaluation).
     - ``'cluster'``: :func:`~gcl.eval.evaluate_clustering` with ``data.y``.
     - ``'link'``: :func:`~gcl.eval.evaluate_link_prediction` on ``edge_split`` from
       :func:`~gcl.eval.split_edges`; ``z`` must come from an encoder trained on its
@@ -146,7 +146,7 @@ def evaluate(
             )
         if task == 'node':
             node_splits = splits
-            if node_protocol == 'public' and node_splits is None:
+            if node_protocol in ('public', 'gca-public') and node_splits is None:
                 node_splits = 'masks'
             if isinstance(node_splits, str):
                 if node_splits != 'masks':

@@ -52,6 +52,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
         # L2-normalise embeddings before the node probe: null = each protocol's official code
         # (no for 'gca', as GCA/CSGCL's eval.py; yes for the sklearn protocols, as GRACE's)
         'node_normalize': None,
+        # epochs of the GCA probes' linear layer: null = 3000 (GCA's eval.py; WikiCS: 800)
+        'probe_epochs': None,
     },
     # select: 'last' epoch, or 'rankme' (the highest-RankMe epoch after the first select_after
     # fraction of the epochs; no labels; gcl.bench.rankme, benchmarks/RANKME.md)

@@ -48,10 +48,11 @@ def evaluate_embeddings(z: torch.Tensor, data: Any, config: dict[str, Any], task
         wanted = list(tasks) if i == 0 else [t for t in tasks if t == 'node']
         if not wanted:
             break
+        probe = {'epochs': int(ev['probe_epochs'])} if ev.get('probe_epochs') else {}
         result = evaluate(z, data, tasks=tuple(wanted), node_protocol=protocol,
                           edge_split=edge_split, repeats=int(ev['repeats']),
                           random_state=int(config['seed']), scorer=ev['link_scorer'],
-                          normalize=ev.get('node_normalize'))
+                          normalize=ev.get('node_normalize'), **probe)
         for task, values in result.items():
             out[task if i == 0 or task != 'node' else f'node:{protocol}'] = values
     return out

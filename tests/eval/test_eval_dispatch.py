@@ -90,6 +90,68 @@ def test_public_protocol_averages_2d_masks_wikics_style(graph, z):
     assert gca['node']['repeats'] == num_splits
 
 
+def _wikics_style(graph, num_splits):
+    """``graph`` with WikiCS-shaped masks: ``[N, S]`` train / val, one shared test mask."""
+    data = graph.clone()
+    i = torch.arange(NUM_NODES)
+    part = (i // 3)[:, None] % num_splits == torch.arange(num_splits)     # [N, S]
+    data.train_mask = (i % 3 == 0)[:, None] & part      # every class in every split
+    data.val_mask = (i % 3 == 1)[:, None] & part
+    data.test_mask = i % 3 == 2
+    return data
+
+
+def test_gca_public_reads_the_masks_and_is_labelled(graph, z):
+    data = _wikics_style(graph, 3)
+    out = evaluate(z, data, 'node', node_protocol='gca-public', epochs=40)['node']
+    assert out['repeats'] == 3 and out['protocol'] == 'gca-public'
+    same = evaluate(z, data, 'node', node_protocol='gca', splits='masks', epochs=40)['node']
+    assert {k: v for k, v in out.items() if k != 'protocol'} == {
+        k: v for k, v in same.items() if k != 'protocol'}     # the same probe, another label
+    with pytest.raises(GCLDataError, match='train_mask'):
+        evaluate(z, graph, 'node', node_protocol='gca-public')
+    with pytest.raises(GCLDataError, match="'gca-public' needs splits"):
+        evaluate_node_classification(z, graph.y, protocol='gca-public')
+
+
+@pytest.mark.parametrize('method', ['gca', 'csgcl', 'gcool'])
+def test_wikics_configs_use_gcas_probe_on_the_public_splits(graph, z, method, monkeypatch):
+    # GCA's eval.py (and so CSGCL's) trains its linear layer for 800 epochs on each of WikiCS's
+    # 20 public splits (ALGORITHMS.md §0.5); gcl evaluates gCooL the same way
+    import gcl.eval.node_classification as nc
+    from gcl.config import load_config
+    from gcl.train.run import evaluate_embeddings
+
+    config = load_config(method, 'wikics')
+    assert config['eval']['node_protocol'] == 'gca-public'
+    seen = []
+    real = nc._gca_probe
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs['epochs'])
+        return real(*args, **{**kwargs, 'epochs': 300})   # note what was asked, run fewer
+
+    monkeypatch.setattr(nc, '_gca_probe', spy)
+    out = evaluate_embeddings(z, _wikics_style(graph, 4), config, ['node'])
+    assert seen == [800]
+    assert out['node']['repeats'] == 4 and out['node']['protocol'] == 'gca-public'
+    assert out['node']['test_acc'] > 0.9
+
+
+def test_probe_epochs_default_is_the_probes_own(graph, z, monkeypatch):
+    import gcl.eval.node_classification as nc
+    from gcl.config import load_config
+    from gcl.train.run import evaluate_embeddings
+
+    seen = []
+    monkeypatch.setattr(nc, '_gca_probe', lambda *a, **k: seen.append(k['epochs']) or [
+        {'test_acc': 1.0, 'val_acc': 1.0, 'micro_f1': 1.0, 'macro_f1': 1.0}])
+    config = load_config('gca', 'amazon-photo')
+    assert config['eval']['probe_epochs'] is None
+    evaluate_embeddings(z, graph, config, ['node'])
+    assert seen == [3000]
+
+
 def test_public_protocol_without_masks_raises(graph, z):
     with pytest.raises(GCLDataError, match='train_mask'):
         evaluate(z, graph, 'node', node_protocol='public')

@@ -168,28 +168,6 @@ def test_multiplex_errors():
         GCooL(**SMALL, epochs=1, similarity='l1').fit(sbm_graph())
 
 
-def test_wikics_config_evaluates_on_the_public_splits():
-    # gCooL's main.py averages WikiCS over its 20 public splits; the 'gca' protocol without
-    # splits would draw random 10/10/80 splits instead (as the GCA / CSGCL WikiCS configs, the
-    # run hands the masks over only for the 'public' protocol)
-    from gcl.train.run import evaluate_embeddings
-
-    config = load_config('gcool', 'wikics')
-    assert config['eval']['node_protocol'] == 'public'
-    data = sbm_graph(4)
-    num_splits = 3
-    data.train_mask = torch.zeros(120, num_splits, dtype=torch.bool)
-    data.val_mask = torch.zeros(120, num_splits, dtype=torch.bool)
-    for s in range(num_splits):
-        data.train_mask[s:60:6, s] = True
-        data.val_mask[s + 3:60:6, s] = True
-    data.test_mask = torch.zeros(120, dtype=torch.bool)
-    data.test_mask[60:] = True
-    z = torch.nn.functional.one_hot(data.y, 4).float() + 0.1 * torch.randn(120, 4)
-    out = evaluate_embeddings(z, data, config, ['node'])
-    assert out['node']['repeats'] == num_splits
-
-
 @pytest.mark.parametrize('similarity', ['cos', 'rbf'])
 def test_step_equals_the_as_coded_objective(similarity):
     # the whole step against ALGORITHMS.md §3.2 written densely, value and every gradient; 320
