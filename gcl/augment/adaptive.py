@@ -113,8 +113,9 @@ class AdaptiveDropEdge(BaseTransform):
 class AdaptiveMaskFeature(BaseTransform):
     """Zero feature column ``j`` with probability ``min(w_j * p, threshold)`` (GCA).
 
-    Node centrality: in-degree (``degree``), 10-step GCA PageRank (``pr``) or eigenvector
-    centrality (``evc``), as GCA's ``train.py`` computes them; ``dense=True`` for dense features.
+    Node centrality: degree in the undirected graph (``degree``), 10-step GCA PageRank
+    (``pr``) or eigenvector centrality (``evc``), as GCA's ``train.py`` computes them;
+    ``dense=True`` for dense features.
     """
 
     def __init__(self, p: float = 0.3, scheme: str = 'degree', threshold: float = 0.7,
