@@ -20,7 +20,7 @@ def evaluate(
     tasks: Annotated[str, typer.Option(help='Comma list of node, cluster.')] = 'node,cluster',
     protocol: Annotated[str, typer.Option(
         help='Node protocol: random-10-10-80, public, grace-10-90, gca, '
-             'gca-public.')] = 'random-10-10-80',
+             'gca-public, gcool.')] = 'random-10-10-80',
     repeats: Annotated[int, typer.Option(help='Random splits / k-means seeds.')] = 5,
     seed: Annotated[int, typer.Option(help='Seed of splits and k-means.')] = 0,
     root: Annotated[Path | None, typer.Option(help='Dataset root.')] = None,

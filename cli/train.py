@@ -81,7 +81,7 @@ def train(
         help='Comma list of node, cluster, link. Default: the config (all three).')] = None,
     protocol: Annotated[str | None, typer.Option(
         help='Node-classification protocol(s), comma list: random-10-10-80, public, '
-             'grace-10-90, gca, gca-public.')] = None,
+             'grace-10-90, gca, gca-public, gcool.')] = None,
     device: Annotated[str, typer.Option(help='auto, cpu, cuda, cuda:N')] = 'auto',
     root: Annotated[Path | None, typer.Option(
         help='Dataset root (default $GCL_DATA_ROOT or ~/.cache/gcl/datasets).')] = None,

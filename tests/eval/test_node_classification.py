@@ -41,7 +41,7 @@ def random_embeddings(num_nodes=600, num_classes=4, dim=16, seed=0):
     return z, y
 
 
-@pytest.mark.parametrize('protocol', ['random-10-10-80', 'grace-10-90', 'gca'])
+@pytest.mark.parametrize('protocol', ['random-10-10-80', 'grace-10-90', 'gca', 'gcool'])
 def test_separable_embeddings_are_classified_perfectly(protocol):
     z, y = separable()
     out = evaluate_node_classification(z, y, protocol=protocol, repeats=2, **FAST)
@@ -135,6 +135,61 @@ def test_gca_batched_repeats_equal_separate_reference_runs():
                                        normalize=True)
     assert out['test_acc'] == pytest.approx(np.mean([t for _, t in refs]), abs=1e-9)
     assert out['val_acc'] == pytest.approx(np.mean([v for v, _ in refs]), abs=1e-9)
+
+
+def reference_gcool(z, y, split, seed, epochs, eval_every=5):
+    """gCooL's src/eval.py log_regression, one split, written plainly (sklearn F1 scores)."""
+    from sklearn.metrics import f1_score
+
+    train, _, test = split
+    lin = nn.Linear(z.size(1), int(y.max()) + 1)
+    w = torch.empty_like(lin.weight)
+    nn.init.xavier_uniform_(w, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        lin.weight.copy_(w)
+        lin.bias.zero_()
+    opt = torch.optim.Adam(lin.parameters(), lr=0.01, weight_decay=1e-5)
+    best_micro, best_macro = 0.0, 0.0
+    for epoch in range(epochs + 1):
+        opt.zero_grad()
+        F.cross_entropy(lin(z[train]), y[train]).backward()
+        opt.step()
+        if epoch % eval_every == 0:
+            with torch.no_grad():
+                pred = lin(z[test]).argmax(dim=-1)
+            best_micro = max(best_micro, f1_score(y[test], pred, average='micro'))
+            best_macro = max(best_macro, f1_score(y[test], pred, average='macro'))
+    return best_micro, best_macro
+
+
+def test_gcool_protocol_equals_gcools_eval_loop():
+    z, y = random_embeddings(num_nodes=150, num_classes=3, dim=8)
+    refs = [reference_gcool(z, y, _random_split(150, s), s, epochs=60) for s in (0, 1, 2)]
+    out = evaluate_node_classification(z, y, protocol='gcool', repeats=3, epochs=60)
+    assert out['protocol'] == 'gcool'          # raw embeddings, as gCooL's code feeds them
+    assert out['test_acc'] == pytest.approx(np.mean([a for a, _ in refs]), abs=1e-6)
+    assert out['micro_f1'] == out['test_acc']
+    assert out['macro_f1'] == pytest.approx(np.mean([m for _, m in refs]), abs=1e-6)
+
+
+def test_masked_f1_equals_sklearn():
+    from sklearn.metrics import f1_score
+
+    from gcl.eval.node_classification import _masked_f1
+
+    gen = torch.Generator().manual_seed(0)
+    num_classes = 5
+    y = torch.randint(0, num_classes - 1, (300,), generator=gen)   # class 4 never true
+    pred = torch.randint(0, num_classes, (3, 300), generator=gen)
+    pred[1] = torch.where(pred[1] == 2, 0, pred[1])                 # class 2 never predicted
+    pred[2, :] = 1                                                    # one class predicted
+    mask = torch.rand(3, 300, generator=gen) < 0.5
+    acc, macro = _masked_f1(pred, y, mask, num_classes)
+    for r in range(3):
+        t, p = y[mask[r]].numpy(), pred[r][mask[r]].numpy()
+        assert acc[r].item() == pytest.approx(f1_score(t, p, average='micro'), abs=1e-12)
+        assert macro[r].item() == pytest.approx(
+            f1_score(t, p, average='macro', zero_division=0), abs=1e-12)
 
 
 def test_gca_protocol_uses_the_raw_embeddings_like_gcas_eval():
