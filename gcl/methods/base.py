@@ -108,6 +108,11 @@ class Method(ABC):
     def after_step(self, model: nn.Module, data: Data, epoch: int) -> None:  # noqa: B027 - optional hook
         """Called after each optimiser step (e.g. to update a target distribution)."""
 
+    def loss_terms(self) -> dict[str, float]:
+        """The parts of the last :meth:`step`'s loss worth logging beside the total (the
+        training history stores them as ``loss_<name>``); none by default."""
+        return {}
+
     def encode(self, model: nn.Module, data: Data) -> Tensor:
         """Embeddings of the un-augmented graph, ``[N, D]``."""
         return model.encoder(self.input_features(data), data.edge_index)

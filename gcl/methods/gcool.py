@@ -267,6 +267,7 @@ class GCooL(Method):
             edges.append(edge_index)
         node = torch.stack([model.loss(hs[a], hs[b], epoch=epoch) for a, b in self.pairs_])
         loss = node.mean()
+        self._terms = {'node': loss.detach()}
         alpha, beta = self.weights(epoch)
         if alpha > 0:
             assignments = [soft_assignment(h, model.centers, tau, cfg['similarity'],
@@ -278,7 +279,13 @@ class GCooL(Method):
             resc = torch.stack([model.resc(hs[a], hs[b], communities=(hard[a], hard[b]),
                                            num_communities=k) for a, b in self.pairs_]).mean()
             loss = loss + alpha * (beta * deca + (1.0 - beta) * resc)
+            self._terms.update(deca=deca.detach(), resc=resc.detach())
         return loss
+
+    def loss_terms(self) -> dict[str, float]:
+        """The node loss, and DeCA and ReSC while alpha(t) > 0, of the last step (unweighted):
+        the total alone hides a node loss stuck at log N under a negative DeCA term."""
+        return {k: float(v) for k, v in getattr(self, '_terms', {}).items()}
 
     # ----------------------------------------------------------------- outputs
     def encode(self, model: nn.Module, data: Data) -> Tensor:

@@ -72,6 +72,7 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
             method.after_step(model, data, epoch)
             entry: dict[str, Any] = {'epoch': epoch, 'loss': value,
                                      'seconds': time.perf_counter() - start}
+            entry.update({f'loss_{k}': v for k, v in method.loss_terms().items()})
             for callback in callbacks:
                 extra = callback(epoch, method, model, data, value)
                 if extra:

@@ -76,6 +76,19 @@ def test_defaults_follow_the_code():
     assert get_method('gcool') is GCooL and get_method('gcool-multiplex') is GCooLMultiplex
 
 
+def test_history_logs_the_loss_terms():
+    # stride 20, alpha_rate 0.2: the community terms are on for t = 0..3 (epochs 1-4)
+    method = GCooL(**SMALL, epochs=6, stride=20, random_state=0).fit(sbm_graph())
+    for h in method.history_:
+        alpha, beta = method.weights(h['epoch'])
+        if alpha > 0:
+            total = h['loss_node'] + alpha * (beta * h['loss_deca'] + (1 - beta) * h['loss_resc'])
+            assert h['loss'] == pytest.approx(total, rel=1e-5, abs=1e-6)
+        else:
+            assert 'loss_deca' not in h and h['loss'] == pytest.approx(h['loss_node'], rel=1e-6)
+    assert sum('loss_deca' in h for h in method.history_) == 4
+
+
 @pytest.mark.parametrize('similarity', ['cos', 'rbf'])
 def test_few_epochs_single_graph(similarity):
     data = sbm_graph()
