@@ -102,15 +102,21 @@ def test_random_split_is_10_10_80_and_disjoint():
     assert torch.cat([train, val, test]).sort().values.equal(torch.arange(1000))
 
 
-def reference_gca(z, y, split, seed, epochs, eval_every=20):
-    """GCA's pGRACE/eval.py loop, one split, written plainly."""
-    train, val, test = split
-    lin = nn.Linear(z.size(1), int(y.max()) + 1)
+def xavier_linear(dim, num_classes, seed):
+    """``nn.Linear`` as GCA's and gCooL's ``LogReg`` set it up (xavier weight, zero bias)."""
+    lin = nn.Linear(dim, num_classes)
     w = torch.empty_like(lin.weight)
     nn.init.xavier_uniform_(w, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         lin.weight.copy_(w)
         lin.bias.zero_()
+    return lin
+
+
+def reference_gca(z, y, split, seed, epochs, eval_every=20):
+    """GCA's pGRACE/eval.py loop, one split, written plainly."""
+    train, val, test = split
+    lin = xavier_linear(z.size(1), int(y.max()) + 1, seed)
     opt = torch.optim.Adam(lin.parameters(), lr=0.01, weight_decay=0.0)
     best_val, best_test = -1.0, 0.0
     for epoch in range(epochs):
@@ -142,12 +148,7 @@ def reference_gcool(z, y, split, seed, epochs, eval_every=5):
     from sklearn.metrics import f1_score
 
     train, _, test = split
-    lin = nn.Linear(z.size(1), int(y.max()) + 1)
-    w = torch.empty_like(lin.weight)
-    nn.init.xavier_uniform_(w, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        lin.weight.copy_(w)
-        lin.bias.zero_()
+    lin = xavier_linear(z.size(1), int(y.max()) + 1, seed)
     opt = torch.optim.Adam(lin.parameters(), lr=0.01, weight_decay=1e-5)
     best_micro, best_macro = 0.0, 0.0
     for epoch in range(epochs + 1):
