@@ -545,8 +545,8 @@ def evaluate_node_classification(
     z = _check_embeddings(z)
     y = _check_labels(y, z.size(0))
     num_nodes = z.size(0)
-    gca = protocol in TORCH_PROTOCOLS
-    official = not gca               # what the protocol's own code does (GRACE yes, GCA no)
+    torch_probe = protocol in TORCH_PROTOCOLS
+    official = not torch_probe       # what the protocol's own code does (GRACE yes, GCA no)
     if normalize is None:
         normalize = official
     if normalize:
@@ -563,12 +563,12 @@ def evaluate_node_classification(
         )
     if splits is None and (int(repeats) != repeats or repeats < 1):
         raise GCLConfigError(f'repeats must be a positive integer, got {repeats!r}.')
-    if gca:
+    if torch_probe:
         default_epochs, default_every, default_decay = _TORCH_DEFAULTS[protocol]
         epochs = default_epochs if epochs is None else epochs
         eval_every = default_every if eval_every is None else eval_every
         weight_decay = default_decay if weight_decay is None else weight_decay
-    if gca and (epochs < 1 or eval_every < 1):
+    if torch_probe and (epochs < 1 or eval_every < 1):
         raise GCLConfigError(f'epochs and eval_every must be >= 1, got {epochs}, {eval_every}.')
 
     if splits is not None:
@@ -576,7 +576,7 @@ def evaluate_node_classification(
     else:
         split_list = [_random_split(num_nodes, random_state + r) for r in range(int(repeats))]
 
-    if gca:
+    if torch_probe:
         with torch.inference_mode(False):  # autograd is needed, even under inference_mode
             runs = _gca_probe(
                 z,
@@ -624,7 +624,7 @@ class NodeClassificationEvaluator:
 
     Args:
         protocol (str, optional): one of :data:`PROTOCOLS` (``'random-10-10-80'``,
-            ``'public'``, ``'grace-10-90'``, ``'gca'``, ``'gca-public'``).
+            ``'public'``, ``'grace-10-90'``, ``'gca'``, ``'gca-public'``, ``'gcool'``).
             (default: ``'random-10-10-80'``)
         repeats (int, optional): random splits to average over. (default: :obj:`5`)
         random_state (int, optional): base seed. (default: :obj:`0`)
