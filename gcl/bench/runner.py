@@ -167,6 +167,13 @@ def checkpoint_folder(out_dir: str | os.PathLike, method: str, dataset: str, see
     return Path(out_dir) / '.checkpoints' / f'{method}-{dataset}-seed{seed}-{chash}'
 
 
+def _has_checkpoint(out_dir: str | os.PathLike, method: str, dataset: str, seed: int,
+                    chash: str) -> bool:
+    """Whether the group has a training checkpoint to resume (no file is read)."""
+    folder = checkpoint_folder(out_dir, method, dataset, seed, chash)
+    return folder.is_dir() and any(folder.glob('*.pt'))
+
+
 def checkpoint_progress(out_dir: str | os.PathLike, cell: Cell) -> str | None:
     """``'epoch 1200/2901'`` when ``cell``'s training has a resumable checkpoint, else ``None``
     (the link task trains its own encoder, so it reads ``link.pt``; the others ``node.pt``)."""
@@ -379,6 +386,8 @@ def run_cells(cells: Sequence[Cell], results_file: str | os.PathLike, *,
             s/epoch each on 2 cores, one on both cores at 3.9-4.8 (README). Records are
             appended as groups finish, in that order.
 
+    Groups with a resumable checkpoint run first, the others in grid order.
+
     Returns:
         BenchSummary: counts, failures, the new records, and the results file's bad lines.
     """
@@ -408,7 +417,9 @@ def run_cells(cells: Sequence[Cell], results_file: str | os.PathLike, *,
         return summary
     _repair_tail(results_file, scan)
     times: dict[tuple[str, str], list[float]] = {}
-    order = list(groups.items())
+    # groups with a resumable checkpoint first (stable otherwise): started work finishes first,
+    # and with --jobs N the N slots do not go to fresh groups while a half-done one waits
+    order = sorted(groups.items(), key=lambda item: not _has_checkpoint(out_dir, *item[0]))
     threads = _threads_per_job(jobs) if jobs > 1 else None
     lock = threading.Lock()            # events and records, when groups run side by side
     unfinished = set(range(len(order)))

@@ -125,6 +125,25 @@ def test_resume_skips_finished_cells(cells, tmp_path):
     assert sorted(keys) == sorted(c.key for c in cells)
 
 
+def test_groups_with_a_checkpoint_run_first(cells, tmp_path):
+    from gcl.bench.runner import checkpoint_folder
+
+    out = tmp_path / 'runs'
+    late = [c for c in cells if (c.dataset, c.seed) == ('citeseer', 0)][0]  # grid position 3
+    folder = checkpoint_folder(out, late.method, late.dataset, late.seed, late.config_hash)
+    folder.mkdir(parents=True)
+    (folder / 'notes.txt').write_text('not a checkpoint')
+    fake = FakeRun()
+    run_cells(cells, tmp_path / 'a.jsonl', out_dir=out, run_fn=fake)
+    grid = [('cora', 0), ('cora', 1), ('citeseer', 0), ('citeseer', 1)]
+    assert [c[:2] for c in fake.calls] == grid            # no .pt: grid order
+    (folder / 'node.pt').write_bytes(b'')
+    fake = FakeRun()
+    run_cells(cells, tmp_path / 'b.jsonl', out_dir=out, run_fn=fake)
+    assert [c[:2] for c in fake.calls] == [('citeseer', 0), ('cora', 0), ('cora', 1),
+                                            ('citeseer', 1)]
+
+
 def test_killed_run_restarts_where_it_stopped(cells, tmp_path):
     results = tmp_path / 'r.jsonl'
     with pytest.raises(KeyboardInterrupt):
