@@ -14,7 +14,11 @@ from torch_geometric.data import Data
 from gcl.errors import GCLConfigError, GCLDataError
 from gcl.eval.clustering import evaluate_clustering
 from gcl.eval.link_prediction import evaluate_link_prediction
-from gcl.eval.node_classification import _check_embeddings, evaluate_node_classification
+from gcl.eval.node_classification import (
+    SPLIT_PROTOCOLS,
+    _check_embeddings,
+    evaluate_node_classification,
+)
 
 __all__ = ['evaluate']
 
@@ -146,7 +150,7 @@ def evaluate(
             )
         if task == 'node':
             node_splits = splits
-            if node_protocol in ('public', 'gca-public') and node_splits is None:
+            if node_protocol in SPLIT_PROTOCOLS and node_splits is None:
                 node_splits = 'masks'
             if isinstance(node_splits, str):
                 if node_splits != 'masks':

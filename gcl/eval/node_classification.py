@@ -37,12 +37,14 @@ logger = logging.getLogger(__name__)
 
 PROTOCOLS: tuple[str, ...] = ('random-10-10-80', 'public', 'grace-10-90', 'gca', 'gca-public',
                                'gcool')
-#: the protocols that train an Adam linear layer in torch (the others fit sklearn probes)
-TORCH_PROTOCOLS: tuple[str, ...] = ('gca', 'gca-public', 'gcool')
-#: each torch probe's (epochs, eval_every, weight_decay) when not given: GCA's ``eval.py``
-#: (3000 epochs, every 20, no decay) and gCooL's (5000 + 1 steps, every 5, decay 1e-5)
+#: the protocols that train an Adam linear layer in torch (the others fit sklearn probes), with
+#: their (epochs, eval_every, weight_decay) when not given: GCA's ``eval.py`` (3000 epochs,
+#: every 20, no decay) and gCooL's (5000 + 1 steps, every 5, decay 1e-5)
 _TORCH_DEFAULTS = {'gca': (3000, 20, 0.0), 'gca-public': (3000, 20, 0.0),
                    'gcool': (5000, 5, 1e-5)}
+TORCH_PROTOCOLS: tuple[str, ...] = tuple(_TORCH_DEFAULTS)
+#: the protocols that evaluate on given splits only (``evaluate`` reads the graph's masks)
+SPLIT_PROTOCOLS: tuple[str, ...] = ('public', 'gca-public')
 
 #: C grid of the gcl default probe: 2^-4, 2^-2, ..., 2^6 (six fits per repeat).
 DEFAULT_C_GRID: tuple[float, ...] = tuple(2.0**k for k in range(-4, 7, 2))
@@ -556,7 +558,7 @@ def evaluate_node_classification(
             f'protocol {protocol!r} draws its own random splits; pass protocol="public" (or '
             f'"gca") to evaluate on your splits.'
         )
-    if protocol in ('public', 'gca-public') and splits is None:
+    if protocol in SPLIT_PROTOCOLS and splits is None:
         raise GCLDataError(
             f"protocol {protocol!r} needs splits={{'train', 'valid', 'test'}} (node ids), e.g. "
             'dataset.get_idx_split(), or a list of such dicts.'

@@ -228,10 +228,10 @@ class _Linear(torch.autograd.Function):
 
 def gemm_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """:func:`torch.nn.functional.linear` whose products (forward and backward) go through
-    :func:`gemm_mm`: the encoders' and projection heads' layers, where MKL on AMD was 1.4-2.9x
-    slower than OpenBLAS for the ``[N, F] @ [F, C]`` shapes of Amazon-Photo
-    (``benchmarks/CPU_GEMM.md``). Exactly ``F.linear`` when the backend is ``torch`` or the input
-    is not a 2-D float32 / float64 CPU tensor.
+    :func:`gemm_mm`: the encoders' and projection heads' layers, where MKL on AMD was 1.3x
+    slower than OpenBLAS for Amazon-Photo's ``[N, 745] @ [745, 256]`` layer and 1.1x for its
+    weight gradient, one thread (``benchmarks/CPU_GEMM.md``). Exactly ``F.linear`` when the
+    backend is ``torch`` or the input is not a 2-D float32 / float64 CPU tensor.
 
     Shapes:
         - **x:** ``[N, F]``; **weight:** ``[C, F]``; **bias:** ``[C]``; **output:** ``[N, C]``
