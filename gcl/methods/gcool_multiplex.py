@@ -18,6 +18,10 @@ adaptation keeps the single-graph objective and changes only what the views are:
 - the embedding used for evaluation is the **mean over relations** of each encoder's output on
   its un-augmented relation, :math:`z = \frac1R \sum_r f_r(X, A_r)` (``multiplex.combine:
   mean``; ``concat`` concatenates instead), in the spirit of DMGI's consensus embedding.
+  The shipped ACM and IMDB configs concatenate (``[N, R * D]``): on the fixed validation sets
+  the mean lets the weaker relation (ACM's PLP, a paper-subject-paper near-clique graph) blur
+  the stronger one, and concatenation leaves the weighting to the linear probe
+  (benchmarks/RESULTS.md, gCooL multiplex).
 """
 
 from __future__ import annotations
