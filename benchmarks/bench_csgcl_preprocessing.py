@@ -246,12 +246,12 @@ def accuracy(args: argparse.Namespace) -> None:
     """Train and evaluate one method on one dataset for several seeds, plus transductive LP."""
     from gcl.config import load_config, parse_overrides
     from gcl.data import load_dataset
-    from gcl.eval import evaluate_link_prediction_transductive
     from gcl.train.run import run
-    from gcl.utils.io import append_jsonl
 
     torch.set_num_threads(1)
     tasks = [t for t in args.tasks.split(',') if t]
+    if ('node' in tasks or 'cluster' in tasks) and 'link-transductive' not in tasks:
+        tasks.append('link-transductive')     # CSGCL's protocol, from the same training
     results = Path(args.results)
     results.parent.mkdir(parents=True, exist_ok=True)
     overrides = parse_overrides(args.set or [])
@@ -274,14 +274,6 @@ def accuracy(args: argparse.Namespace) -> None:
                   resume=resume)
         line = {task: {k: v for k, v in m.items() if isinstance(v, float)}
                 for task, m in out['metrics'].items()}
-        if 'node' in tasks or 'cluster' in tasks:
-            z = torch.load(Path(out['run_dir']) / 'embeddings.pt',
-                           weights_only=True)['embeddings']
-            trans = evaluate_link_prediction_transductive(z, data.edge_index, random_state=seed)
-            record = dict(out['records'][0])
-            record.update(task='link-transductive', metrics=trans, protocol=trans['protocol'])
-            append_jsonl(results, record)
-            line['link-transductive'] = {'auc': trans['auc'], 'ap': trans['ap']}
         print(json.dumps({'method': args.method, 'dataset': args.dataset, 'seed': seed,
                           'epochs': config['optim']['epochs'],
                           'wall_s': round(time.perf_counter() - start, 1), **line}),

@@ -75,7 +75,8 @@ def bench(
     suite: Annotated[Path | None, typer.Option(
         help='A YAML suite (benchmarks/suites/*.yaml); options given here override it.')] = None,
     tasks: Annotated[str | None, typer.Option(
-        help='Comma list of node, cluster, link. Default: each config\'s eval.tasks.')] = None,
+        help='Comma list of node, cluster, link, link-transductive. Default: each config\'s '
+             'eval.tasks.')] = None,
     epochs: Annotated[int | None, typer.Option(help='Override optim.epochs.')] = None,
     protocol: Annotated[str | None, typer.Option(
         help='Node-classification protocol(s), comma list (one cell each).')] = None,

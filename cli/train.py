@@ -78,7 +78,8 @@ def train(
                             'scales to millions of nodes (sets loss.mode=sampled, '
                             'loss.num_negatives=K). Default: the exact loss.')] = None,
     tasks: Annotated[str | None, typer.Option(
-        help='Comma list of node, cluster, link. Default: the config (all three).')] = None,
+        help='Comma list of node, cluster, link, link-transductive (CSGCL\'s protocol: scored '
+             'on the training edges, no extra training). Default: the config.')] = None,
     protocol: Annotated[str | None, typer.Option(
         help='Node-classification protocol(s), comma list: random-10-10-80, public, '
              'grace-10-90, gca, gca-public, gcool.')] = None,

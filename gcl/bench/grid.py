@@ -33,12 +33,13 @@ from typing import Any
 import yaml
 
 from gcl.errors import GCLConfigError
+from gcl.eval.evaluate import TASKS
+from gcl.eval.link_prediction import TRANSDUCTIVE_PROTOCOL
 
 __all__ = ['Cell', 'Suite', 'TASKS', 'parse_seeds', 'parse_names', 'config_hash',
            'cell_protocols', 'node_protocols', 'record_protocol', 'expand_grid', 'load_suite',
            'suite_cells']
 
-TASKS: tuple[str, ...] = ('node', 'cluster', 'link')
 
 #: config keys that do not change what a run computes (left out of the hash)
 _UNHASHED = ('seed', 'provenance')
@@ -54,7 +55,7 @@ class Cell:
     Attributes:
         method, dataset: canonical names (``config['method']``, ``config['dataset']``).
         seed: the run's seed.
-        task: ``'node'``, ``'cluster'`` or ``'link'``.
+        task: one of :data:`TASKS` (``'node'``, ``'cluster'``, ``'link'``, ``'link-transductive'``).
         protocol: the requested protocol (:func:`cell_protocols`).
         config_hash: :func:`config_hash` of ``config`` (its differences from the defaults).
         config: the resolved config the run receives (``config['seed'] == seed``).
@@ -199,7 +200,8 @@ def cell_protocols(task: str, config: Mapping[str, Any]) -> list[str]:
     """The protocols a task's cells ask for, from the config's ``eval`` section.
 
     ``node``: each of ``eval.node_protocol`` (a name or a list of names; one cell each);
-    ``cluster``: ``'kmeans'``; ``link``: ``'held-out <val>/<test>, <scorer>'``.
+    ``cluster``: ``'kmeans'``; ``link``: ``'held-out <val>/<test>, <scorer>'``;
+    ``link-transductive``: CSGCL's protocol name.
     """
     ev = config.get('eval') or {}
     if task == 'node':
@@ -209,6 +211,8 @@ def cell_protocols(task: str, config: Mapping[str, Any]) -> list[str]:
     if task == 'link':
         return [f"held-out {ev.get('link_val', 0.05)}/{ev.get('link_test', 0.1)}, "
                 f"{ev.get('link_scorer', 'cosine')}"]
+    if task == 'link-transductive':
+        return [TRANSDUCTIVE_PROTOCOL]
     raise GCLConfigError(f'unknown task {task!r}; choose from {list(TASKS)}')
 
 
@@ -271,7 +275,7 @@ def expand_grid(methods: Sequence[str], datasets: Sequence[str], seeds: Sequence
     if tasks is not None:
         tasks = _check_tasks(tasks)
         if not tasks:
-            raise GCLConfigError('no tasks given; choose from node, cluster, link')
+            raise GCLConfigError(f'no tasks given; choose from {", ".join(TASKS)}')
     cells: list[Cell] = []
     for method in methods:
         for dataset in datasets:

@@ -13,7 +13,10 @@ from torch_geometric.data import Data
 
 from gcl.errors import GCLConfigError, GCLDataError
 from gcl.eval.clustering import evaluate_clustering
-from gcl.eval.link_prediction import evaluate_link_prediction
+from gcl.eval.link_prediction import (
+    evaluate_link_prediction,
+    evaluate_link_prediction_transductive,
+)
 from gcl.eval.node_classification import (
     SPLIT_PROTOCOLS,
     _check_embeddings,
@@ -24,12 +27,14 @@ __all__ = ['evaluate']
 
 logger = logging.getLogger(__name__)
 
-TASKS: tuple[str, ...] = ('node', 'cluster', 'link')
+#: the evaluation tasks; all but ``'link'`` score the encoder trained on the full graph
+TASKS: tuple[str, ...] = ('node', 'cluster', 'link', 'link-transductive')
 
 _TASK_FUNCTIONS = {
     'node': evaluate_node_classification,
     'cluster': evaluate_clustering,
     'link': evaluate_link_prediction,
+    'link-transductive': evaluate_link_prediction_transductive,
 }
 #: arguments evaluate() sets itself; everything else in **kwargs is routed by name
 _OWN = {'protocol', 'repeats', 'random_state', 'splits'}
@@ -100,12 +105,15 @@ def evaluate(
     - ``'link'``: :func:`~gcl.eval.evaluate_link_prediction` on ``edge_split`` from
       :func:`~gcl.eval.split_edges`; ``z`` must come from an encoder trained on its
       ``train_data``.
+    - ``'link-transductive'``: :func:`~gcl.eval.evaluate_link_prediction_transductive`, CSGCL's
+      protocol: the positives are ``data.edge_index``, edges the encoder **was trained on**
+      (optimistic by design; report it beside ``'link'``, labelled, never instead of it).
 
     Args:
         z (Tensor): node embeddings, one row per node of ``data``.
         data (Data): the graph (labels in ``data.y``).
-        tasks (str or list[str], optional): any of ``'node'``, ``'cluster'``, ``'link'``.
-            (default: ``('node', 'cluster')``)
+        tasks (str or list[str], optional): any of ``'node'``, ``'cluster'``, ``'link'``,
+            ``'link-transductive'``. (default: ``('node', 'cluster')``)
         node_protocol (str, optional): see :func:`~gcl.eval.evaluate_node_classification`.
         edge_split (dict, optional): held-out edges, needed by ``'link'``.
         repeats (int, optional): repeats of the random protocols. (default: :obj:`5`)
@@ -170,6 +178,10 @@ def evaluate(
         elif task == 'cluster':
             results['cluster'] = evaluate_clustering(
                 z, data.y, repeats=repeats, random_state=random_state, **routed['cluster']
+            )
+        elif task == 'link-transductive':
+            results[task] = evaluate_link_prediction_transductive(
+                z, data.edge_index, random_state=random_state
             )
         else:
             if edge_split is None:

@@ -40,6 +40,9 @@ __all__ = [
     'evaluate_link_prediction_transductive',
 ]
 
+#: the protocol name of :func:`evaluate_link_prediction_transductive`'s records
+TRANSDUCTIVE_PROTOCOL = 'transductive (CSGCL): edges seen in training'
+
 logger = logging.getLogger(__name__)
 
 SCORERS: tuple[str, ...] = ('cosine', 'hadamard')
@@ -426,4 +429,4 @@ def evaluate_link_prediction_transductive(
         return _edge_scores(z64, edges, lambda a, b: torch.sigmoid((a * b).sum(dim=-1)))
 
     auc, ap = _auc_ap(score(pos), score(neg))
-    return {'auc': auc, 'ap': ap, 'protocol': 'transductive (CSGCL): edges seen in training'}
+    return {'auc': auc, 'ap': ap, 'protocol': TRANSDUCTIVE_PROTOCOL}

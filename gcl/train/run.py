@@ -2,7 +2,8 @@
 
 Link prediction needs edges the encoder never saw, so when ``'link'`` is among the tasks a second
 encoder is trained, with the same config and seed, on the graph without the validation and test
-edges (:func:`gcl.eval.split_edges`); node classification and clustering use the encoder trained on
+edges (:func:`gcl.eval.split_edges`); node classification, clustering and CSGCL's transductive
+link prediction (``'link-transductive'``, scored on the training edges) use the encoder trained on
 the full graph, as the papers do.
 """
 
@@ -23,6 +24,7 @@ import yaml
 from gcl.data.loaders import get_idx_split, load_dataset
 from gcl.errors import GCLConfigError, GCLError
 from gcl.eval.collapse import embedding_health
+from gcl.eval.evaluate import TASKS as _TASKS
 from gcl.train.record import data_checksum, make_record
 from gcl.utils.io import append_jsonl, atomic_save_torch, atomic_write_text
 from gcl.utils.seed import seed_everything
@@ -31,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ['run', 'evaluate_embeddings', 'load_data', 'link_split', 'resolve_tasks']
 
-_TASKS = ('node', 'cluster', 'link')
+#: the tasks that score the full graph's encoder (``'link'`` trains its own)
+_FULL_GRAPH_TASKS = tuple(t for t in _TASKS if t != 'link')
 
 
 def evaluate_embeddings(z: torch.Tensor, data: Any, config: dict[str, Any], tasks: list[str],
@@ -146,7 +149,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         selected: dict[str, Any] = {}  # the epoch train.select='rankme' kept
         health: dict[str, dict[str, Any]] = {}  # embedding_health of its embeddings
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
-        if any(t in tasks for t in ('node', 'cluster')) or not tasks:
+        if any(t in tasks for t in _FULL_GRAPH_TASKS) or not tasks:
             method = cls(config)
             start_from = resume or saves.resume_point('node', method)
             method.fit(data, device=device, progress=progress,
@@ -164,7 +167,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
                                   tmp_dir / 'embeddings.pt')
-            node_tasks = [t for t in tasks if t in ('node', 'cluster')]
+            node_tasks = [t for t in tasks if t in _FULL_GRAPH_TASKS]
             if node_tasks:
                 start = time.perf_counter()
                 metrics.update(evaluate_embeddings(z, data, config, node_tasks))
@@ -231,7 +234,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
 
 def _training_of(task: str) -> str:
     """The training whose embeddings a task evaluates: ``'link'`` (its own, without the
-    held-out edges) or ``'node'`` (the full graph's, shared by node and cluster)."""
+    held-out edges) or ``'node'`` (the full graph's, shared by the other tasks)."""
     return 'link' if task == 'link' else 'node'
 
 

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 __all__ = ['parse_sweeps', 'grid_points', 'sweep']
 
 #: the graph each task's encoder is trained (and its hyper-parameters chosen) on
-_GRAPH = {'node': 'full', 'cluster': 'full', 'link': 'link'}
+_GRAPH = {'node': 'full', 'cluster': 'full', 'link': 'link', 'link-transductive': 'full'}
 
 
 def _split_values(raw: str) -> list[str]:

@@ -230,24 +230,32 @@ def test_several_node_protocols_are_separate_cells(tmp_path):
 
 
 def test_real_tiny_grace_run_then_resume(tmp_path, data_root, monkeypatch):
-    """A real 1-epoch GRACE cell on Cora through gcl.train.run.run, in a fresh process."""
-    cells = expand_grid(['grace'], ['cora'], [0], tasks=['node'], epochs=1,
+    """A real 1-epoch GRACE cell on Cora through gcl.train.run.run, in a fresh process; CSGCL's
+    transductive link prediction comes from the same (full-graph) training."""
+    cells = expand_grid(['grace'], ['cora'], [0], tasks=['node', 'link-transductive'], epochs=1,
                         overrides={'eval.repeats': 1})
     results = tmp_path / 'r.jsonl'
     summary = run_cells(cells, results, out_dir=tmp_path / 'runs', root=data_root, isolate=True,
                         save_embeddings=False)
-    assert (summary.ran, summary.failed) == (1, [])
-    (record,) = [r for _, r in scan_results(results).records]
+    assert (summary.ran, summary.failed) == (2, [])
+    records = {r['task']: r for _, r in scan_results(results).records}
+    record, trans = records['node'], records['link-transductive']
     assert record['cell_key'] == cells[0].key == record_key(record)
+    assert trans['cell_key'] == cells[1].key == record_key(trans)
+    assert trans['protocol'] == 'transductive (CSGCL): edges seen in training'
+    assert 0.0 < trans['metrics']['auc'] <= 1.0 and 0.0 < trans['metrics']['ap'] <= 1.0
     assert record['peak_rss_scope'] == 'group process' and record['peak_rss_mb'] > 0
     for field in ('config', 'seed', 'protocol', 'versions', 'git_commit', 'data_sha256'):
         assert field in record
     assert 0.0 < record['metrics']['test_acc'] <= 1.0
+    (run_dir,) = (tmp_path / 'runs').glob('grace-cora-seed0-*')
+    seconds = json.loads((run_dir / 'metrics.json').read_text())['seconds']
+    assert 'fit' in seconds and 'fit_link' not in seconds      # one training served both
 
     def must_not_run(*args, **kwargs):
         raise AssertionError('a finished cell was run again')
 
-    assert run_cells(cells, results, run_fn=must_not_run).skipped == 1
+    assert run_cells(cells, results, run_fn=must_not_run).skipped == 2
 
 
 @pytest.mark.slow  # a second spawned process (~10-20 s on two busy cores)

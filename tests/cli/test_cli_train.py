@@ -45,6 +45,13 @@ def test_train_cora_all_three_tasks_json(env):
                                     '--repeats', '1', '--format', 'json'])
     assert evaluated.exit_code == 0, evaluated.output
     assert 'nmi' in json.loads(evaluated.stdout)['cluster']
+    evaluated = runner.invoke(app, ['evaluate', str(run_dir), '--tasks', 'link-transductive',
+                                    '--format', 'json'])
+    assert evaluated.exit_code == 0, evaluated.output
+    trans = json.loads(evaluated.stdout)['link-transductive']
+    assert trans['protocol'].startswith('transductive (CSGCL)') and 0.0 <= trans['auc'] <= 1.0
+    refused = runner.invoke(app, ['evaluate', str(run_dir), '--tasks', 'link'])
+    assert refused.exit_code == 2 and 'held out' in refused.output
 
 
 def test_embed_custom_graph(env):

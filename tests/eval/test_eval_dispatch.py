@@ -11,6 +11,7 @@ from gcl.eval import (
     evaluate,
     evaluate_clustering,
     evaluate_link_prediction,
+    evaluate_link_prediction_transductive,
     evaluate_node_classification,
     split_edges,
 )
@@ -60,6 +61,17 @@ def test_link_task(graph, z):
     out = evaluate(z, graph, ('link',), edge_split=edge_split, scorer='hadamard')
     assert out['link'] == evaluate_link_prediction(z, edge_split, scorer='hadamard')
     assert out['link']['protocol'].endswith('hadamard')
+
+
+def test_transductive_link_task_scores_the_graphs_own_edges(graph, z):
+    # CSGCL's protocol: no edge_split, positives are data.edge_index; no labels needed
+    unlabelled = Data(edge_index=graph.edge_index, num_nodes=NUM_NODES)
+    out = evaluate(z, unlabelled, 'link-transductive', random_state=3)
+    assert set(out) == {'link-transductive'}
+    assert out['link-transductive'] == evaluate_link_prediction_transductive(
+        z, graph.edge_index, random_state=3)
+    assert out['link-transductive']['protocol'].startswith('transductive (CSGCL)')
+    assert out['link-transductive']['auc'] > 0.75  # a third of the negatives share a community
 
 
 def test_public_protocol_reads_1d_masks(graph, z):
