@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -19,27 +20,33 @@ def evaluate(
         '--dataset', '-d', help='Dataset the embeddings belong to (default: the run\'s).')] = None,
     tasks: Annotated[str, typer.Option(
         help='Comma list of node, cluster, link-transductive.')] = 'node,cluster',
-    protocol: Annotated[str, typer.Option(
-        help='Node protocol: random-10-10-80, public, grace-10-90, gca, '
-             'gca-public, gcool.')] = 'random-10-10-80',
-    repeats: Annotated[int, typer.Option(help='Random splits / k-means seeds.')] = 5,
-    seed: Annotated[int, typer.Option(help='Seed of splits and k-means.')] = 0,
+    protocol: Annotated[str | None, typer.Option(
+        help='Node protocol(s), comma list: random-10-10-80, public, grace-10-90, gca, '
+             'gca-public, gcool. Default: the run\'s (random-10-10-80 for a file).')] = None,
+    repeats: Annotated[int | None, typer.Option(
+        help='Random splits / k-means seeds. Default: the run\'s (5 for a file).')] = None,
+    seed: Annotated[int | None, typer.Option(
+        help='Seed of splits, k-means and negatives. Default: the run\'s (0 for a file).')] = None,
+    results: Annotated[Path | None, typer.Option(
+        help='Append one record per task to this JSONL file, as `gcl train` does (run '
+             'directories only; marked rescored_from).')] = None,
     root: Annotated[Path | None, typer.Option(help='Dataset root.')] = None,
     fmt: Annotated[str, typer.Option('--format', help='table or json')] = 'table',
 ) -> None:
     """Evaluate saved embeddings on chosen tasks (node classification, clustering, CSGCL's
     transductive link prediction).
 
-    Link prediction is evaluated by `gcl train`, because its test edges must be removed before the
-    encoder is trained; embeddings of a full graph cannot be scored fairly on its own edges.
+    A run directory is evaluated with its own settings (protocol, repeats, seed) unless options
+    say otherwise, and `--results` records the numbers beside the run's. Link prediction is
+    evaluated by `gcl train`, because its test edges must be removed before the encoder is
+    trained; embeddings of a full graph cannot be scored fairly on its own edges.
     `link-transductive` does exactly that, as CSGCL's code does: its number is optimistic and
     labelled so, for comparison with CSGCL's tables only.
     """
-    import yaml
-
     from gcl.data import load_dataset
-    from gcl.errors import GCLConfigError, GCLDataError
+    from gcl.errors import GCLConfigError
     from gcl.eval import evaluate as evaluate_embeddings
+    from gcl.train.rescore import read_run_config, rescore_run
     from gcl.utils.embeddings import load_embeddings
 
     common.setup_logging(quiet=fmt == 'json')
@@ -47,21 +54,29 @@ def evaluate(
     if 'link' in task_list:
         raise GCLConfigError('link prediction needs edges held out before training; run '
                              '`gcl train --tasks link` instead')
-    path = source
-    normalize = True
     if source.is_dir():
-        config_file = source / 'config.yaml'
-        if not config_file.is_file():
-            raise GCLDataError(f'{source} is not a run directory (no config.yaml)')
-        config = yaml.safe_load(config_file.read_text())
-        dataset = dataset or config.get('dataset')
-        normalize = bool(config.get('data', {}).get('normalize_features', True))
+        trained_on = read_run_config(source)['dataset']
+        if dataset is not None and dataset != trained_on:
+            raise GCLConfigError(f'{source} was trained on {trained_on}, not {dataset}; drop '
+                                 '--dataset')
+        dataset = trained_on
+        metrics, records = rescore_run(source, task_list, protocol=protocol, repeats=repeats,
+                                       seed=seed, root=root, results_file=results)
+        if records:
+            logging.getLogger('gcl').info('%d record(s) appended to %s', len(records), results)
         path = source / 'embeddings.pt'
-    if dataset is None:
-        raise GCLConfigError('say which dataset the embeddings belong to: --dataset NAME')
-    z = load_embeddings(path)
-    data = load_dataset(dataset, root, normalize_features=normalize)
-    metrics = evaluate_embeddings(z, data, tasks=tuple(task_list), node_protocol=protocol,
-                                  repeats=repeats, random_state=seed)
+    else:
+        if results is not None:
+            raise GCLConfigError('--results needs a run directory (its config says what the '
+                                 'numbers describe); an embeddings file has none')
+        if dataset is None:
+            raise GCLConfigError('say which dataset the embeddings belong to: --dataset NAME')
+        z = load_embeddings(source)
+        data = load_dataset(dataset, root)
+        metrics = evaluate_embeddings(z, data, tasks=tuple(task_list),
+                                      node_protocol=protocol or 'random-10-10-80',
+                                      repeats=5 if repeats is None else repeats,
+                                      random_state=0 if seed is None else seed)
+        path = source
     common.emit(metrics, fmt, lambda: common.stdout.print(
-        common.metrics_table(f'{path} on {dataset}', metrics)))
+        common.metrics_table(f'{path} on {dataset}' if dataset else f'{path}', metrics)))

@@ -1,0 +1,94 @@
+"""Re-evaluating a finished run directory (``gcl.train.rescore``, ``gcl evaluate RUN``): the
+run's own settings by default, records that the leaderboard and ``gcl bench`` match to the run,
+and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gcl.bench.grid import expand_grid
+from gcl.bench.runner import record_key
+from gcl.cli.main import app
+from gcl.config import load_config
+from gcl.errors import GCLConfigError, GCLDataError
+from gcl.train.rescore import rescore_run
+from gcl.train.run import run
+
+OVERRIDES = {'optim.epochs': 2, 'eval.repeats': 1, 'encoder.hidden': 16,
+             'encoder.proj_hidden': 16}
+
+
+@pytest.fixture(scope='module')
+def finished(tmp_path_factory, data_root):
+    """A 2-epoch GRACE run on Cora, seed 3, node + cluster, as ``gcl train`` leaves it."""
+    out = tmp_path_factory.mktemp('runs')
+    config = load_config('grace', 'cora', overrides={**OVERRIDES, 'seed': 3})
+    return run(config, root=data_root, out_dir=out, tasks=['node', 'cluster'])
+
+
+def test_defaults_are_the_runs_own_settings(finished, data_root):
+    metrics, records = rescore_run(finished['run_dir'], ['node', 'cluster'], root=data_root)
+    assert records == []                                     # nothing written without a file
+    assert metrics == finished['metrics']                    # same protocol, repeats, seed
+
+
+def test_records_match_the_runs_cells(finished, data_root, tmp_path):
+    results = tmp_path / 'r.jsonl'
+    metrics, records = rescore_run(finished['run_dir'], ['link-transductive'], root=data_root,
+                                   results_file=results)
+    (record,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert record == json.loads(json.dumps(records[0]))
+    assert record['task'] == 'link-transductive' and record['seed'] == 3
+    assert record['protocol'] == 'transductive (CSGCL): edges seen in training'
+    assert record['metrics']['auc'] == metrics['link-transductive']['auc']
+    assert record['rescored_from'] == str(finished['run_dir'])
+    assert record['data_sha256'] == finished['records'][0]['data_sha256']
+    assert record['wall_s'] >= record['eval_seconds'] > 0
+    # the cell gcl bench would run for this task has exactly this key, so it counts as done
+    (cell,) = expand_grid(['grace'], ['cora'], [3], tasks=['link-transductive'],
+                          overrides={k: v for k, v in OVERRIDES.items() if k != 'optim.epochs'},
+                          epochs=2)
+    assert record_key(record) == cell.key
+    assert record_key(finished['records'][0]).split('|')[-1] == cell.config_hash
+
+
+def test_another_protocol_is_its_own_cell(finished, data_root, tmp_path):
+    metrics, records = rescore_run(finished['run_dir'], ['node'], protocol='public',
+                                   root=data_root, results_file=tmp_path / 'r.jsonl')
+    assert metrics['node']['protocol'] == 'public' and records[0]['protocol'] == 'public'
+    assert records[0]['config']['eval']['node_protocol'] == 'public'
+
+
+def test_errors(finished, data_root, tmp_path):
+    with pytest.raises(GCLConfigError, match='held out'):
+        rescore_run(finished['run_dir'], ['link'], root=data_root)
+    with pytest.raises(GCLConfigError, match='unknown task'):
+        rescore_run(finished['run_dir'], ['nodes'], root=data_root)
+    with pytest.raises(GCLConfigError, match="run's seed 3"):
+        rescore_run(finished['run_dir'], ['cluster'], seed=0, root=data_root,
+                    results_file=tmp_path / 'r.jsonl')
+    assert not (tmp_path / 'r.jsonl').exists()
+    with pytest.raises(GCLDataError, match='not a run directory'):
+        rescore_run(tmp_path, ['node'], root=data_root)
+    (tmp_path / 'config.yaml').write_text('method: grace\n')
+    with pytest.raises(GCLDataError, match='missing'):
+        rescore_run(tmp_path, ['node'], root=data_root)
+
+
+def test_cli_records_and_refuses_files(finished, data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv('GCL_DATA_ROOT', str(data_root))
+    runner = CliRunner()
+    results = tmp_path / 'r.jsonl'
+    out = runner.invoke(app, ['evaluate', str(finished['run_dir']), '--tasks',
+                              'link-transductive', '--results', str(results), '--format', 'json'])
+    assert out.exit_code == 0, out.output
+    assert json.loads(results.read_text())['task'] == 'link-transductive'
+    embeddings = finished['run_dir'] / 'embeddings.pt'
+    refused = runner.invoke(app, ['evaluate', str(embeddings), '--dataset', 'cora',
+                                  '--results', str(results)])
+    assert refused.exit_code == 2 and 'needs a run directory' in refused.output
+    wrong = runner.invoke(app, ['evaluate', str(finished['run_dir']), '--dataset', 'citeseer'])
+    assert wrong.exit_code == 2 and 'trained on cora' in wrong.output
