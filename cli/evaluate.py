@@ -79,4 +79,4 @@ def evaluate(
                                       random_state=0 if seed is None else seed)
         path = source
     common.emit(metrics, fmt, lambda: common.stdout.print(
-        common.metrics_table(f'{path} on {dataset}' if dataset else f'{path}', metrics)))
+        common.metrics_table(f'{path} on {dataset}', metrics)))

@@ -123,7 +123,8 @@ def evaluate(
             ``num_clusters`` to clustering, ``scorer`` to link prediction.
 
     Returns:
-        dict: ``{'node': {...}, 'cluster': {...}, 'link': {...}}``, only the requested tasks.
+        dict: ``{'node': {...}, 'cluster': {...}, 'link': {...}, 'link-transductive': {...}}``,
+            only the requested tasks.
 
     Shapes:
         - **input:** ``z`` :math:`(N, D)` with :math:`N` = ``data.num_nodes``

@@ -14,7 +14,6 @@ embeddings saw them.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time
@@ -82,7 +81,7 @@ def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
         ``(metrics, records)``: ``{task: {...}}`` as :func:`gcl.train.run.evaluate_embeddings`
         returns it, and the records written (empty without ``results_file``).
     """
-    from gcl.train.run import _TASKS, evaluate_embeddings, load_data
+    from gcl.train.run import _FULL_GRAPH_TASKS, evaluate_embeddings, load_data
 
     run_dir = Path(run_dir)
     tasks = list(dict.fromkeys(tasks))
@@ -90,11 +89,11 @@ def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
         raise GCLConfigError('link prediction needs edges held out before training; run '
                              '`gcl train --tasks link` instead (link-transductive scores the '
                              "training edges, as CSGCL's code does)")
-    unknown = [t for t in tasks if t not in _TASKS]
+    unknown = [t for t in tasks if t not in _FULL_GRAPH_TASKS]
     if unknown or not tasks:
-        raise GCLConfigError(f'unknown task(s) {unknown}; choose from node, cluster, '
-                             'link-transductive')
-    config = copy.deepcopy(read_run_config(run_dir))
+        raise GCLConfigError(f'unknown task(s) {unknown}; choose from '
+                             f'{", ".join(_FULL_GRAPH_TASKS)}')
+    config = read_run_config(run_dir)     # a fresh dict per call: edited in place below
     if seed is not None and int(seed) != int(config['seed']) and results_file is not None:
         raise GCLConfigError(f'--seed {seed} differs from the run\'s seed {config["seed"]}: a '
                              'record must describe the run, so leave --seed out with --results')
