@@ -48,14 +48,23 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     return config
 
 
-def _training_seconds(run_dir: Path) -> float:
-    """The run's own training time (``metrics.json`` ``seconds.fit``), 0 when not recorded."""
+def _run_summary(run_dir: Path) -> dict[str, Any]:
+    """What the run recorded about its training (``metrics.json``): seconds, device, s/epoch.
+
+    Returns ``fit_seconds`` (0 when not recorded), ``device`` (``'unknown'`` for runs made
+    before ``metrics.json`` carried it) and ``seconds_per_epoch`` (``None`` when absent).
+    """
     try:
-        seconds = json.loads((run_dir / 'metrics.json').read_text()).get('seconds') or {}
+        summary = json.loads((run_dir / 'metrics.json').read_text())
     except (OSError, ValueError):
-        return 0.0
-    value = seconds.get('fit', 0.0)
-    return float(value) if isinstance(value, (int, float)) else 0.0
+        summary = {}
+    summary = summary if isinstance(summary, dict) else {}
+    seconds = summary.get('seconds') if isinstance(summary.get('seconds'), dict) else {}
+    fit = seconds.get('fit', 0.0)
+    per_epoch = summary.get('seconds_per_epoch')
+    return {'fit_seconds': float(fit) if isinstance(fit, (int, float)) else 0.0,
+            'device': str(summary.get('device') or 'unknown'),
+            'seconds_per_epoch': per_epoch if isinstance(per_epoch, (int, float)) else None}
 
 
 def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
@@ -75,7 +84,9 @@ def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
         root: dataset root.
         results_file: append one record per task here (as ``gcl train`` does), marked
             ``rescored_from`` with the run directory; ``wall_s`` is the run's training time
-            plus this evaluation.
+            plus this evaluation; ``device`` and ``seconds_per_epoch`` are the run's training's
+            (from its ``metrics.json``); ``peak_rss_mb`` is this process's
+            (``peak_rss_scope: 'rescoring process'``).
 
     Returns:
         ``(metrics, records)``: ``{task: {...}}`` as :func:`gcl.train.run.evaluate_embeddings`
@@ -112,13 +123,17 @@ def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
     records: list[dict[str, Any]] = []
     if results_file is not None:
         data_sha = data_checksum(data)
-        wall_s = _training_seconds(run_dir) + seconds
+        summary = _run_summary(run_dir)
+        wall_s = summary['fit_seconds'] + seconds
         for task, values in metrics.items():
             records.append(make_record(
                 config=config, task=task.split(':')[0], metrics=values, wall_s=wall_s,
-                epochs=int(config['optim']['epochs']), device='cpu', data_sha=data_sha,
+                epochs=int(config['optim']['epochs']), device=summary['device'],
+                data_sha=data_sha,
                 extra={'run_dir': str(run_dir), 'rescored_from': str(run_dir),
-                       'eval_seconds': round(seconds, 3)}))
+                       'eval_seconds': round(seconds, 3),
+                       'seconds_per_epoch': summary['seconds_per_epoch'],
+                       'peak_rss_scope': 'rescoring process'}))
         for record in records:
             append_jsonl(results_file, record)
     return metrics, records

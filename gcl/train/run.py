@@ -196,7 +196,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                 method = link_method
                 _write_history(tmp_dir / 'history.jsonl', method.history_)
         summary = {'metrics': metrics, 'seconds': timings, 'epochs': int(config['optim']['epochs']),
-                   'seconds_per_epoch': _seconds_per_epoch(method)}
+                   'seconds_per_epoch': _seconds_per_epoch(method), 'device': str(method.device_)}
         atomic_write_text(tmp_dir / 'metrics.json', json.dumps(summary, indent=2, default=str))
         records = []
         for task, values in metrics.items():

@@ -47,6 +47,10 @@ def test_records_match_the_runs_cells(finished, data_root, tmp_path):
     assert record['rescored_from'] == str(finished['run_dir'])
     assert record['data_sha256'] == finished['records'][0]['data_sha256']
     assert record['wall_s'] >= record['eval_seconds'] > 0
+    # the training's device and speed are the run's, not this process's guesses
+    assert record['device'] == finished['records'][0]['device']
+    assert record['seconds_per_epoch'] == finished['records'][0]['seconds_per_epoch'] > 0
+    assert record['peak_rss_scope'] == 'rescoring process'
     # the cell gcl bench would run for this task has exactly this key, so it counts as done
     (cell,) = expand_grid(['grace'], ['cora'], [3], tasks=['link-transductive'],
                           overrides={k: v for k, v in OVERRIDES.items() if k != 'optim.epochs'},
@@ -92,3 +96,16 @@ def test_cli_records_and_refuses_files(finished, data_root, tmp_path, monkeypatc
     assert refused.exit_code == 2 and 'needs a run directory' in refused.output
     wrong = runner.invoke(app, ['evaluate', str(finished['run_dir']), '--dataset', 'citeseer'])
     assert wrong.exit_code == 2 and 'trained on cora' in wrong.output
+
+
+def test_runs_without_a_recorded_device_say_unknown(finished, data_root, tmp_path):
+    """Run directories written before metrics.json carried ``device`` are not guessed at."""
+    import shutil
+    old = tmp_path / 'old-run'
+    shutil.copytree(finished['run_dir'], old)
+    summary = json.loads((old / 'metrics.json').read_text())
+    del summary['device'], summary['seconds_per_epoch']
+    (old / 'metrics.json').write_text(json.dumps(summary))
+    _, (record,) = rescore_run(old, ['link-transductive'], root=data_root,
+                               results_file=tmp_path / 'r.jsonl')
+    assert record['device'] == 'unknown' and record['seconds_per_epoch'] is None
