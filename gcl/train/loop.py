@@ -1,4 +1,5 @@
-"""The one training loop every method uses: full-batch epochs, NaN guard, progress, checkpoints."""
+"""The one training loop every method uses: full-batch epochs, NaN guard, stall warning,
+progress, checkpoints."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['fit_loop', 'Callback']
+__all__ = ['fit_loop', 'Callback', 'StallWatch']
 
 # A callback sees (epoch, method, model, data, loss) after each step; it may return a dict of
 # extra numbers to log in the history (e.g. RankMe, probe accuracy).
@@ -33,7 +34,8 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
              checkpoint_path: str | Path | None = None, checkpoint_every: int = 0,
              checkpoint_seconds: float = 0.0, prior_history: Sequence[dict[str, Any]] = (),
              prior_seconds: float = 0.0, log_seconds: float = 300.0,
-             callbacks: Sequence[Callback] = ()) -> list[dict[str, Any]]:
+             callbacks: Sequence[Callback] = (), stall_window: int = 20
+             ) -> list[dict[str, Any]]:
     """Run epochs ``start_epoch..epochs`` of ``method.step`` with one optimiser step each.
 
     Returns the history: one dict per epoch with ``epoch``, ``loss``, ``seconds`` and whatever the
@@ -45,6 +47,10 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
     resumed fit restored -- plus this call's) and ``fit_seconds`` (``prior_seconds`` plus the time
     since this call began), so a fit resumed from it reports the whole training.
 
+    A loss that stays flat for ``stall_window`` epochs (0: never checked) is logged as a WARNING
+    once per episode (:class:`StallWatch`), and its end as INFO, so a collapsed run is seen at
+    its start rather than after hours; training continues (gCooL has been seen to recover).
+
     Without a progress bar, a line ``epoch k/E, loss, s/epoch, time left`` is logged (INFO) every
     ``log_seconds`` (0: never), so a long run in the background shows where it is.
 
@@ -54,6 +60,7 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
     history: list[dict[str, Any]] = []
     began = last_saved = last_logged = time.perf_counter()
     bar = _progress(progress)
+    stall = StallWatch(method.name, stall_window)
     task = bar.add_task(f'{method.name}', total=epochs, completed=start_epoch - 1,
                         loss=float('nan')) if bar else None
     try:
@@ -67,6 +74,7 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
                 raise TrainingDivergedError(
                     f'{method.name}: the loss became {value} at epoch {epoch}; training stopped. '
                     'Lower the learning rate (optim.lr) or raise the temperature (loss.tau).')
+            stall.update(epoch, value)
             loss.backward()
             optimizer.step()
             method.after_step(model, data, epoch)
@@ -95,6 +103,53 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
         if bar is not None:
             bar.stop()
     return history
+
+
+class StallWatch:
+    """Warns when the training loss stops moving: the sign of a collapsed encoder.
+
+    Every method here draws fresh random augmentations each epoch, so even a converged model's
+    loss moves from one epoch to the next. A loss flat to ``tol * max(1, |loss|)`` over
+    ``window`` epochs means the output no longer depends on the input: the encoder has collapsed
+    (dead ReLUs behind a large learning rate), every similarity is equal, and an InfoNCE loss
+    over ``2N - 1`` candidates sits at :math:`\\log(2N - 1)`. Seen with GCA's paper settings
+    (``lr = 0.1``) on Amazon-Photo's held-out-edge graph, flat at 9.6355 = log(15,299) from about
+    epoch 20 until at least epoch 1,053 of 2,000. One WARNING per flat episode and an INFO line
+    when the loss moves again; nothing is stopped, since gCooL has been seen to recover after
+    1,785 flat epochs (:mod:`gcl.eval.collapse`).
+
+    Args:
+        name: the method's name, for the messages.
+        window: flat epochs before the warning; 0 turns the check off.
+        tol: the loss's allowed range over the window, relative to ``max(1, |loss|)``.
+    """
+
+    def __init__(self, name: str, window: int = 20, tol: float = 1e-5) -> None:
+        self.name, self.window, self.tol = name, int(window), float(tol)
+        self.recent: list[float] = []
+        self.flat_since: int | None = None   # first epoch of the flat run being reported
+
+    def update(self, epoch: int, loss: float) -> bool:
+        """Record ``loss`` of ``epoch``; returns whether the loss is currently flat."""
+        if self.window <= 0:
+            return False
+        self.recent = [*self.recent[-(self.window - 1):], loss] if self.window > 1 else [loss]
+        flat = (len(self.recent) == self.window and
+                max(self.recent) - min(self.recent) <= self.tol * max(1.0, abs(loss)))
+        if flat and self.flat_since is None:
+            self.flat_since = epoch - self.window + 1
+            logger.warning(
+                '%s: the loss has stayed at %.4f since epoch %d (%d epochs) although every '
+                'epoch draws new augmentations: the encoder has most likely collapsed (every '
+                'similarity equal). Training goes on, since it can recover; a lower learning '
+                'rate (optim.lr) usually avoids it.', self.name, loss, self.flat_since,
+                self.window)
+        elif not flat and self.flat_since is not None and len(self.recent) >= 2 and \
+                abs(self.recent[-1] - self.recent[-2]) > self.tol * max(1.0, abs(loss)):
+            logger.info('%s: the loss moves again at epoch %d (%.4f), after being flat since '
+                        'epoch %d', self.name, epoch, loss, self.flat_since)
+            self.flat_since = None
+        return flat
 
 
 def _log_progress(name: str, epoch: int, epochs: int, loss: float,
