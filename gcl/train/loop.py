@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,16 +127,16 @@ class StallWatch:
 
     def __init__(self, name: str, window: int = 20, tol: float = 1e-5) -> None:
         self.name, self.window, self.tol = name, int(window), float(tol)
-        self.recent: list[float] = []
+        self.recent: deque[float] = deque(maxlen=max(self.window, 1))
         self.flat_since: int | None = None   # first epoch of the flat run being reported
 
     def update(self, epoch: int, loss: float) -> bool:
         """Record ``loss`` of ``epoch``; returns whether the loss is currently flat."""
         if self.window <= 0:
             return False
-        self.recent = [*self.recent[-(self.window - 1):], loss] if self.window > 1 else [loss]
-        flat = (len(self.recent) == self.window and
-                max(self.recent) - min(self.recent) <= self.tol * max(1.0, abs(loss)))
+        self.recent.append(loss)
+        tol = self.tol * max(1.0, abs(loss))
+        flat = len(self.recent) == self.window and max(self.recent) - min(self.recent) <= tol
         if flat and self.flat_since is None:
             self.flat_since = epoch - self.window + 1
             logger.warning(
@@ -144,8 +145,10 @@ class StallWatch:
                 'similarity equal). Training goes on, since it can recover; a lower learning '
                 'rate (optim.lr) usually avoids it.', self.name, loss, self.flat_since,
                 self.window)
+        # Hysteresis: an episode ends on a real step, not when a slow drift (as the loss creeps
+        # towards log(2N - 1)) nudges the window's range past tol, which would flap the warning.
         elif not flat and self.flat_since is not None and len(self.recent) >= 2 and \
-                abs(self.recent[-1] - self.recent[-2]) > self.tol * max(1.0, abs(loss)):
+                abs(self.recent[-1] - self.recent[-2]) > tol:
             logger.info('%s: the loss moves again at epoch %d (%.4f), after being flat since '
                         'epoch %d', self.name, epoch, loss, self.flat_since)
             self.flat_since = None

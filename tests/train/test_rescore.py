@@ -5,6 +5,7 @@ and clear errors."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -100,7 +101,6 @@ def test_cli_records_and_refuses_files(finished, data_root, tmp_path, monkeypatc
 
 def test_runs_without_a_recorded_device_say_unknown(finished, data_root, tmp_path):
     """Run directories written before metrics.json carried ``device`` are not guessed at."""
-    import shutil
     old = tmp_path / 'old-run'
     shutil.copytree(finished['run_dir'], old)
     summary = json.loads((old / 'metrics.json').read_text())
