@@ -111,11 +111,15 @@ class StallWatch:
 
     Every method here draws fresh random augmentations each epoch, so even a converged model's
     loss moves from one epoch to the next. A loss flat to ``tol * max(1, |loss|)`` over
-    ``window`` epochs means the output no longer depends on the input: the encoder has collapsed
-    (dead ReLUs behind a large learning rate), every similarity is equal, and an InfoNCE loss
-    over ``2N - 1`` candidates sits at :math:`\\log(2N - 1)`. Seen with GCA's paper settings
-    (``lr = 0.1``) on Amazon-Photo's held-out-edge graph, flat at 9.6355 = log(15,299) from about
-    epoch 20 until at least epoch 1,053 of 2,000. One WARNING per flat episode and an INFO line
+    ``window`` epochs means the output no longer depends on the input: the encoder has collapsed,
+    every similarity is equal, and an InfoNCE loss over ``2N - 1`` candidates sits at
+    :math:`\\log(2N - 1)`. Seen with GCA's paper settings (``lr = 0.1``) on Amazon-Photo's
+    held-out-edge graph, flat at 9.6355 = log(15,299) from about epoch 20 until at least epoch
+    1,053 of 2,000. That collapse was onto one direction, not dead ReLUs: at epoch 1,052 no
+    embedding row was zero, but their effective rank (RankMe) was 1.12, every projected view lay
+    within cosine 0.999997 of their mean (they differed only in length, about 4.5e4), and the
+    normalisation before the similarities passes back gradients of order 1 / length, so the
+    loss stays put. One WARNING per flat episode and an INFO line
     when the loss moves again; nothing is stopped, since gCooL has been seen to recover after
     1,785 flat epochs (:mod:`gcl.eval.collapse`).
 
@@ -141,10 +145,10 @@ class StallWatch:
             self.flat_since = epoch - self.window + 1
             logger.warning(
                 '%s: the loss has stayed at %.4f since epoch %d (%d epochs) although every '
-                'epoch draws new augmentations: the encoder has most likely collapsed (every '
-                'similarity equal). Training goes on, since it can recover; a lower learning '
-                'rate (optim.lr) usually avoids it.', self.name, loss, self.flat_since,
-                self.window)
+                'epoch draws new augmentations: the encoder has most likely collapsed onto one '
+                'direction (every similarity equal). Training goes on, since it can recover; '
+                'a lower learning rate (optim.lr) usually avoids it.', self.name, loss,
+                self.flat_since, self.window)
         # Hysteresis: an episode ends on a real step, not when a slow drift (as the loss creeps
         # towards log(2N - 1)) nudges the window's range past tol, which would flap the warning.
         elif not flat and self.flat_since is not None and len(self.recent) >= 2 and \
