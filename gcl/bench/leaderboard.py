@@ -78,6 +78,7 @@ class Row:
     peak_cuda_mb: list[float] = field(default_factory=list)
     shared_process: bool = False
     collapsed: list[int] = field(default_factory=list)   # seeds whose embeddings collapsed
+    flat: dict[int, int] = field(default_factory=dict)   # seed -> epochs its loss sat flat
     sources: list[str] = field(default_factory=list)
     paper: list[PaperNumber] = field(default_factory=list)
 
@@ -186,6 +187,9 @@ def build_rows(records: Iterable[tuple[str, dict[str, Any]]],
         row.shared_process |= record.get('peak_rss_scope') == 'bench process'
         if (record.get('embedding') or {}).get('collapsed'):     # gcl.eval.collapse
             row.collapsed.append(int(record['seed']))
+        flat_epochs = _flat_epochs(record.get('loss_flat'))     # gcl.train.loop.flat_episodes
+        if flat_epochs:
+            row.flat[int(record['seed'])] = flat_epochs
     out = sorted(rows.values(), key=lambda r: (r.dataset, _TASK_ORDER.get(r.task, 9), r.task,
                                                r.method, r.protocol, r.epochs or 0,
                                                r.config_hash))
@@ -326,7 +330,10 @@ def render_markdown(rows: Sequence[Row], *, sources: Sequence[str] = (),
               'upper bound). Rows with different protocols are never averaged together.' +
               (' "seed k collapsed": that seed\'s embeddings fell onto about one direction '
                '(`gcl.eval.collapse`); its numbers stay in the mean, as what the settings gave.'
-               if any(r.collapsed for r in rows) else ''), '']
+               if any(r.collapsed for r in rows) else '') +
+              (' "seed k flat n ep.": that seed\'s training loss sat still for n epochs in all '
+               '(`gcl.train.loop.StallWatch`: a collapse during training, from which it may '
+               'have recovered).' if any(r.flat for r in rows) else ''), '']
     if not rows:
         lines += ['_No records yet: run `gcl bench` (see `benchmarks/suites/`)._', '']
     by_table: dict[tuple[str, str], list[Row]] = {}
@@ -378,7 +385,18 @@ def _seeds_cell(row: Row) -> str:
     if row.collapsed:
         plural = 's' * (len(set(row.collapsed)) > 1)
         text += f'; seed{plural} {format_seeds(row.collapsed)} collapsed'
+    for seed, epochs in sorted(row.flat.items()):
+        text += f'; seed {seed} flat {epochs:,} ep.'
     return text + ')'
+
+
+def _flat_epochs(episodes: Any) -> int:
+    """Epochs in all of a record's ``loss_flat`` episodes (``[[first, last], ...]``); 0 when
+    absent or malformed."""
+    try:
+        return sum(int(last) - int(first) + 1 for first, last in episodes or ())
+    except (TypeError, ValueError):
+        return 0
 
 
 def render_csv(rows: Sequence[Row]) -> str:
@@ -388,7 +406,8 @@ def render_csv(rows: Sequence[Row]) -> str:
     writer.writerow(['dataset', 'task', 'method', 'protocol', 'metric', 'mean', 'std', 'n',
                      'seeds', 'paper', 'paper_std', 'paper_tag', 'paper_protocol', 'delta',
                      'paper_alternatives', 'epochs', 'wall_s_mean', 'peak_rss_mb_max',
-                     'peak_cuda_mb_max', 'config_hash', 'command', 'collapsed_seeds'])
+                     'peak_cuda_mb_max', 'config_hash', 'command', 'collapsed_seeds',
+                     'flat_epochs'])
     for row in rows:
         command = reproduce_command(row)
         order = [k for k, _ in TASK_METRICS.get(row.task, ()) if k in row.values]
@@ -411,7 +430,8 @@ def render_csv(rows: Sequence[Row]) -> str:
                 f'{max(row.peak_rss_mb):.1f}' if row.peak_rss_mb else '',
                 f'{max(row.peak_cuda_mb):.1f}' if row.peak_cuda_mb else '',
                 row.config_hash, command,
-                format_seeds(row.collapsed)])
+                format_seeds(row.collapsed),
+                '; '.join(f'{seed}:{epochs}' for seed, epochs in sorted(row.flat.items()))])
     return buffer.getvalue()
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['fit_loop', 'Callback', 'StallWatch']
+__all__ = ['fit_loop', 'Callback', 'StallWatch', 'flat_episodes']
 
 # A callback sees (epoch, method, model, data, loss) after each step; it may return a dict of
 # extra numbers to log in the history (e.g. RankMe, probe accuracy).
@@ -127,12 +127,18 @@ class StallWatch:
         name: the method's name, for the messages.
         window: flat epochs before the warning; 0 turns the check off.
         tol: the loss's allowed range over the window, relative to ``max(1, |loss|)``.
+        log: whether to log; :func:`flat_episodes` replays a history quietly.
+
+    Attributes:
+        episodes: ``[first, last]`` epoch of each flat episode so far; the last one of an
+            episode still going on is the latest epoch seen.
     """
 
-    def __init__(self, name: str, window: int = 20, tol: float = 1e-5) -> None:
-        self.name, self.window, self.tol = name, int(window), float(tol)
+    def __init__(self, name: str, window: int = 20, tol: float = 1e-5, log: bool = True) -> None:
+        self.name, self.window, self.tol, self.log = name, int(window), float(tol), bool(log)
         self.recent: deque[float] = deque(maxlen=max(self.window, 1))
         self.flat_since: int | None = None   # first epoch of the flat run being reported
+        self.episodes: list[list[int]] = []
 
     def update(self, epoch: int, loss: float) -> bool:
         """Record ``loss`` of ``epoch``; returns whether the loss is currently flat."""
@@ -141,22 +147,39 @@ class StallWatch:
         self.recent.append(loss)
         tol = self.tol * max(1.0, abs(loss))
         flat = len(self.recent) == self.window and max(self.recent) - min(self.recent) <= tol
+        if self.flat_since is not None:
+            self.episodes[-1][1] = epoch     # extended now, cut back below if this step moved
         if flat and self.flat_since is None:
             self.flat_since = epoch - self.window + 1
-            logger.warning(
-                '%s: the loss has stayed at %.4f since epoch %d (%d epochs) although every '
-                'epoch draws new augmentations: the encoder has most likely collapsed onto one '
-                'direction (every similarity equal). Training goes on, since it can recover; '
-                'a lower learning rate (optim.lr) usually avoids it.', self.name, loss,
-                self.flat_since, self.window)
+            self.episodes.append([self.flat_since, epoch])
+            if self.log:
+                logger.warning(
+                    '%s: the loss has stayed at %.4f since epoch %d (%d epochs) although every '
+                    'epoch draws new augmentations: the encoder has most likely collapsed onto '
+                    'one direction (every similarity equal). Training goes on, since it can '
+                    'recover; a lower learning rate (optim.lr) usually avoids it.', self.name,
+                    loss, self.flat_since, self.window)
         # Hysteresis: an episode ends on a real step, not when a slow drift (as the loss creeps
         # towards log(2N - 1)) nudges the window's range past tol, which would flap the warning.
         elif not flat and self.flat_since is not None and len(self.recent) >= 2 and \
                 abs(self.recent[-1] - self.recent[-2]) > tol:
-            logger.info('%s: the loss moves again at epoch %d (%.4f), after being flat since '
-                        'epoch %d', self.name, epoch, loss, self.flat_since)
+            self.episodes[-1][1] = epoch - 1
+            if self.log:
+                logger.info('%s: the loss moves again at epoch %d (%.4f), after being flat since '
+                            'epoch %d', self.name, epoch, loss, self.flat_since)
             self.flat_since = None
         return flat
+
+
+def flat_episodes(history: Sequence[dict[str, Any]], window: int = 20,
+                  tol: float = 1e-5) -> list[list[int]]:
+    """The flat-loss episodes of a training ``history`` (dicts with ``epoch`` and ``loss``), as
+    :class:`StallWatch` sees them during training: ``[[first, last], ...]`` epochs, ``[]`` for a
+    healthy run. Records carry them (``loss_flat``) so a low number is traced to its collapse."""
+    watch = StallWatch('', window, tol, log=False)
+    for entry in history:
+        watch.update(int(entry['epoch']), float(entry['loss']))
+    return [list(e) for e in watch.episodes]
 
 
 def _log_progress(name: str, epoch: int, epochs: int, loss: float,

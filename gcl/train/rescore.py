@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from gcl.errors import GCLConfigError, GCLDataError
+from gcl.train.loop import flat_episodes
 from gcl.train.record import data_checksum, make_record
 from gcl.utils.embeddings import load_embeddings
 from gcl.utils.io import append_jsonl
@@ -52,7 +53,8 @@ def _run_summary(run_dir: Path) -> dict[str, Any]:
     """What the run recorded about its training (``metrics.json``): seconds, device, s/epoch.
 
     Returns ``fit_seconds`` (0 when not recorded), ``device`` (``'unknown'`` for runs made
-    before ``metrics.json`` carried it) and ``seconds_per_epoch`` (``None`` when absent).
+    before ``metrics.json`` carried it), ``seconds_per_epoch`` (``None`` when absent) and
+    ``loss_flat``, the flat-loss episodes of its ``history.jsonl`` (``None`` without one).
     """
     try:
         summary = json.loads((run_dir / 'metrics.json').read_text())
@@ -64,7 +66,18 @@ def _run_summary(run_dir: Path) -> dict[str, Any]:
     per_epoch = summary.get('seconds_per_epoch')
     return {'fit_seconds': float(fit) if isinstance(fit, (int, float)) else 0.0,
             'device': str(summary.get('device') or 'unknown'),
-            'seconds_per_epoch': per_epoch if isinstance(per_epoch, (int, float)) else None}
+            'seconds_per_epoch': per_epoch if isinstance(per_epoch, (int, float)) else None,
+            'loss_flat': _flat_episodes_of(run_dir / 'history.jsonl')}
+
+
+def _flat_episodes_of(path: Path) -> list[list[int]] | None:
+    """The flat-loss episodes of the full-graph training whose epochs ``path``
+    (``history.jsonl``) lists, or ``None`` when it is missing or unreadable."""
+    try:
+        history = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return flat_episodes(history)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
@@ -133,6 +146,8 @@ def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
                 extra={'run_dir': str(run_dir), 'rescored_from': str(run_dir),
                        'eval_seconds': round(seconds, 3),
                        'seconds_per_epoch': summary['seconds_per_epoch'],
+                       **({'loss_flat': summary['loss_flat']}
+                          if summary['loss_flat'] is not None else {}),
                        'peak_rss_scope': 'rescoring process'}))
         for record in records:
             append_jsonl(results_file, record)

@@ -25,6 +25,7 @@ from gcl.data.loaders import get_idx_split, load_dataset
 from gcl.errors import GCLConfigError, GCLError
 from gcl.eval.collapse import embedding_health
 from gcl.eval.evaluate import TASKS as _TASKS
+from gcl.train.loop import flat_episodes
 from gcl.train.record import data_checksum, make_record
 from gcl.utils.io import append_jsonl, atomic_save_torch, atomic_write_text
 from gcl.utils.seed import seed_everything
@@ -148,6 +149,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         # per training ('node': the full graph's, serving node and cluster; 'link'):
         selected: dict[str, Any] = {}  # the epoch train.select='rankme' kept
         health: dict[str, dict[str, Any]] = {}  # embedding_health of its embeddings
+        flat: dict[str, list[list[int]]] = {}   # its flat-loss episodes (StallWatch's)
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
         if any(t in tasks for t in _FULL_GRAPH_TASKS) or not tasks:
             method = cls(config)
@@ -163,6 +165,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             timings['fit'] = method.fit_seconds_
             z = method.embed(data)
             health['node'] = embedding_health(z, name='the embeddings')
+            flat['node'] = flat_episodes(method.history_)
             if save_embeddings:
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
@@ -191,6 +194,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             timings['fit_link'] = link_method.fit_seconds_
             z_link = link_method.embed(train_data)
             health['link'] = embedding_health(z_link, name="the link training's embeddings")
+            flat['link'] = flat_episodes(link_method.history_)
             metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
             if method is None:
                 method = link_method
@@ -212,6 +216,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                            if training in selected else {}),
                                         **({'embedding': health[training]}
                                            if training in health else {}),
+                                        **({'loss_flat': flat[training]}
+                                           if training in flat else {}),
                                         **saves.provenance(base),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})

@@ -252,3 +252,21 @@ def test_collapsed_seeds_are_named_and_kept_in_the_mean():
     table = list(csv.DictReader(io.StringIO(render_csv(rows))))
     assert {t['collapsed_seeds'] for t in table if t['protocol'] == 'random-10-10-80'
             and t['dataset'] == 'cora'} == {'1'}
+
+
+def test_flat_loss_epochs_are_named_per_seed():
+    marked = []
+    for source, record in records():
+        if record['dataset'] == 'cora' and record['protocol'] == 'random-10-10-80':
+            episodes = {0: [], 1: [[5, 116], [119, 1200]], 2: None}[record['seed']]
+            record = dict(record, loss_flat=episodes)
+        marked.append((source, record))
+    rows = build_rows(marked, PAPERS)
+    rand = next(r for r in rows if r.protocol == 'random-10-10-80' and r.dataset == 'cora')
+    assert rand.flat == {1: 112 + 1082} and rand.stat('test_acc')[2] == 3
+    text = render_markdown(rows)
+    assert '| 0-2 (n=3; seed 1 flat 1,194 ep.) |' in text and '"seed k flat n ep."' in text
+    assert '"seed k flat n ep."' not in render_markdown(build_rows(records(), PAPERS))
+    table = list(csv.DictReader(io.StringIO(render_csv(rows))))
+    assert {t['flat_epochs'] for t in table if t['protocol'] == 'random-10-10-80'
+            and t['dataset'] == 'cora'} == {'1:1194'}

@@ -109,3 +109,21 @@ def test_runs_without_a_recorded_device_say_unknown(finished, data_root, tmp_pat
     _, (record,) = rescore_run(old, ['link-transductive'], root=data_root,
                                results_file=tmp_path / 'r.jsonl')
     assert record['device'] == 'unknown' and record['seconds_per_epoch'] is None
+
+
+def test_flat_loss_episodes_travel_with_the_records(finished, data_root, tmp_path):
+    """A run's records say over which epochs its loss was flat (none for this one); a re-scored
+    record reads them from the run's history.jsonl, and leaves them out without one."""
+    assert all(r['loss_flat'] == [] for r in finished['records'])
+    flat = tmp_path / 'flat-run'
+    shutil.copytree(finished['run_dir'], flat)
+    losses = [9.0 - 0.1 * e for e in range(1, 31)] + [9.6355] * 40      # flat from epoch 31
+    (flat / 'history.jsonl').write_text(''.join(
+        json.dumps({'epoch': e, 'loss': v}) + '\n' for e, v in enumerate(losses, start=1)))
+    _, (record,) = rescore_run(flat, ['cluster'], root=data_root,
+                               results_file=tmp_path / 'r.jsonl')
+    assert record['loss_flat'] == [[31, 70]]
+    (flat / 'history.jsonl').unlink()
+    _, (record,) = rescore_run(flat, ['cluster'], root=data_root,
+                               results_file=tmp_path / 'r2.jsonl')
+    assert 'loss_flat' not in record

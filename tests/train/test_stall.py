@@ -7,7 +7,7 @@ import logging
 import math
 import random
 
-from gcl.train.loop import StallWatch
+from gcl.train.loop import StallWatch, flat_episodes
 
 COLLAPSED = math.log(2 * 7650 - 1)   # InfoNCE with every similarity equal, Amazon-Photo's N
 
@@ -50,3 +50,21 @@ def test_window_zero_turns_it_off(caplog):
     with caplog.at_level(logging.INFO, logger='gcl.train.loop'):
         assert not any(_feed(StallWatch('gca', window=0), [1.0] * 100))
     assert caplog.records == []
+
+
+def test_episodes_are_kept_and_replayed_from_a_history(caplog):
+    losses = [5.0] * 25 + [4.0, 3.9, 4.1] + [3.0] * 25
+    watch = StallWatch('gcool', window=10)
+    _feed(watch, losses)
+    # flat from epoch 1 until the step at epoch 26; again from epoch 29 (3.0 from there on) to
+    # the end, which is the latest epoch seen
+    assert watch.episodes == [[1, 25], [29, 53]]
+    history = [{'epoch': e, 'loss': v} for e, v in enumerate(losses, start=1)]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger='gcl.train.loop'):
+        assert flat_episodes(history, window=10) == watch.episodes
+    assert caplog.records == []                          # the replay is quiet
+    moving = [{'epoch': e, 'loss': 8.0 - 0.01 * e} for e in range(1, 200)]
+    assert flat_episodes(moving) == []
+    resumed = [{'epoch': e, 'loss': COLLAPSED} for e in range(500, 540)]  # epochs from a resume
+    assert flat_episodes(resumed) == [[500, 539]]
