@@ -54,7 +54,10 @@ app.command('plot')(plot)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (SIGTERM exits cleanly: no half-written run folder)."""
+    from gcl.utils.signals import exit_on_sigterm
+
+    exit_on_sigterm()
     app()
 
 

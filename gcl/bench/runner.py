@@ -199,7 +199,10 @@ def _run_in_process(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
 def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any], level: int,
            parent: int, threads: int | None = None) -> None:
     """Body of an isolated group: run, then send the records back (or the error)."""
+    from gcl.utils.signals import exit_on_sigterm
+
     _die_with_parent(parent)
+    exit_on_sigterm()                  # the parent's terminate() lets the run clean up
     if threads is not None:            # groups side by side share the cores out
         import torch
 
