@@ -235,38 +235,33 @@ def test_write_leaderboard_end_to_end(tmp_path):
         write_leaderboard([tmp_path / 'missing.jsonl'], out)
 
 
-def test_collapsed_seeds_are_named_and_kept_in_the_mean():
-    marked = []
-    for source, record in records():
-        if record['dataset'] == 'cora' and record['protocol'] == 'random-10-10-80':
-            record = dict(record, embedding={'zero_rows': 0, 'rankme': 1.07 if record['seed'] == 1
-                                             else 40.0, 'rankme_rows': 2708,
-                                             'collapsed': record['seed'] == 1})
-        marked.append((source, record))
+def _cora_random_marked(fields_of_seed):
+    """The fixture records, Cora's random-split ones given ``fields_of_seed(seed)``: the rows,
+    that row, its markdown and its CSV lines."""
+    marked = [(source, dict(record, **fields_of_seed(record['seed']))
+               if record['dataset'] == 'cora' and record['protocol'] == 'random-10-10-80'
+               else record) for source, record in records()]
     rows = build_rows(marked, PAPERS)
     rand = next(r for r in rows if r.protocol == 'random-10-10-80' and r.dataset == 'cora')
+    table = [t for t in csv.DictReader(io.StringIO(render_csv(rows)))
+             if t['protocol'] == 'random-10-10-80' and t['dataset'] == 'cora']
+    return rand, render_markdown(rows), table
+
+
+def test_collapsed_seeds_are_named_and_kept_in_the_mean():
+    rand, text, table = _cora_random_marked(lambda seed: {'embedding': {
+        'zero_rows': 0, 'rankme': 1.07 if seed == 1 else 40.0, 'rankme_rows': 2708,
+        'collapsed': seed == 1}})
     assert rand.collapsed == [1] and rand.stat('test_acc')[2] == 3
-    text = render_markdown(rows)
     assert '| 0-2 (n=3; seed 1 collapsed) |' in text and '"seed k collapsed"' in text
     assert '"seed k collapsed"' not in render_markdown(build_rows(records(), PAPERS))
-    table = list(csv.DictReader(io.StringIO(render_csv(rows))))
-    assert {t['collapsed_seeds'] for t in table if t['protocol'] == 'random-10-10-80'
-            and t['dataset'] == 'cora'} == {'1'}
+    assert {t['collapsed_seeds'] for t in table} == {'1'}
 
 
 def test_flat_loss_epochs_are_named_per_seed():
-    marked = []
-    for source, record in records():
-        if record['dataset'] == 'cora' and record['protocol'] == 'random-10-10-80':
-            episodes = {0: [], 1: [[5, 116], [119, 1200]], 2: None}[record['seed']]
-            record = dict(record, loss_flat=episodes)
-        marked.append((source, record))
-    rows = build_rows(marked, PAPERS)
-    rand = next(r for r in rows if r.protocol == 'random-10-10-80' and r.dataset == 'cora')
+    episodes = {0: [], 1: [[5, 116], [119, 1200]], 2: None}
+    rand, text, table = _cora_random_marked(lambda seed: {'loss_flat': episodes[seed]})
     assert rand.flat == {1: 112 + 1082} and rand.stat('test_acc')[2] == 3
-    text = render_markdown(rows)
     assert '| 0-2 (n=3; seed 1 flat 1,194 ep.) |' in text and '"seed k flat n ep."' in text
     assert '"seed k flat n ep."' not in render_markdown(build_rows(records(), PAPERS))
-    table = list(csv.DictReader(io.StringIO(render_csv(rows))))
-    assert {t['flat_epochs'] for t in table if t['protocol'] == 'random-10-10-80'
-            and t['dataset'] == 'cora'} == {'1:1194'}
+    assert {t['flat_epochs'] for t in table} == {'1:1194'}
