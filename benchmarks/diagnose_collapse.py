@@ -23,15 +23,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gcl.bench.rankme import rankme
+from gcl.eval.collapse import embedding_health
 from gcl.train.checkpoint import load_checkpoint
 
 
-def row_stats(x: Tensor) -> dict[str, float]:
-    """Zero rows, RankMe, min cosine to the mean direction and median length of ``x`` [N, D]."""
+def row_stats(x: Tensor, name: str) -> dict[str, float]:
+    """Zero rows and RankMe (the run's own collapse check, :func:`embedding_health`), min
+    cosine to the mean direction and median length of ``x`` [N, D]."""
     x = x.detach().double()
+    health = embedding_health(x, name=name)
     mean_dir = F.normalize(x.mean(0), dim=0)
-    return {'zero_rows': int((x == 0).all(dim=1).sum()), 'rankme': round(rankme(x), 3),
+    return {'zero_rows': health['zero_rows'], 'rankme': health['rankme'],
             'min_cos_to_mean': float((F.normalize(x, dim=1) @ mean_dir).min()),
             'median_length': float(x.norm(dim=1).median())}
 
@@ -43,9 +45,9 @@ def diagnose(method: Any, data: Any) -> dict[str, dict[str, float]]:
     model = method.model_
     model.eval()
     z = method.encode(model, data)
-    out = {'encoder': row_stats(z)}
+    out = {'encoder': row_stats(z, 'the encoder outputs')}
     if hasattr(model, 'head'):
-        out['projection'] = row_stats(model.head(z))
+        out['projection'] = row_stats(model.head(z), 'the projections')
     return out
 
 

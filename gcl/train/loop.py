@@ -137,8 +137,8 @@ class StallWatch:
     def __init__(self, name: str, window: int = 20, tol: float = 1e-5, log: bool = True) -> None:
         self.name, self.window, self.tol, self.log = name, int(window), float(tol), bool(log)
         self.recent: deque[float] = deque(maxlen=max(self.window, 1))
-        self.flat_since: int | None = None   # first epoch of the flat run being reported
         self.episodes: list[list[int]] = []
+        self.open = False                    # whether the last episode is still going on
 
     def update(self, epoch: int, loss: float) -> bool:
         """Record ``loss`` of ``epoch``; returns whether the loss is currently flat."""
@@ -147,27 +147,27 @@ class StallWatch:
         self.recent.append(loss)
         tol = self.tol * max(1.0, abs(loss))
         flat = len(self.recent) == self.window and max(self.recent) - min(self.recent) <= tol
-        if self.flat_since is not None:
+        if self.open:
             self.episodes[-1][1] = epoch     # extended now, cut back below if this step moved
-        if flat and self.flat_since is None:
-            self.flat_since = epoch - self.window + 1
-            self.episodes.append([self.flat_since, epoch])
+        if flat and not self.open:
+            self.open = True
+            self.episodes.append([epoch - self.window + 1, epoch])
             if self.log:
                 logger.warning(
                     '%s: the loss has stayed at %.4f since epoch %d (%d epochs) although every '
                     'epoch draws new augmentations: the encoder has most likely collapsed onto '
                     'one direction (every similarity equal). Training goes on, since it can '
                     'recover; a lower learning rate (optim.lr) usually avoids it.', self.name,
-                    loss, self.flat_since, self.window)
+                    loss, self.episodes[-1][0], self.window)
         # Hysteresis: an episode ends on a real step, not when a slow drift (as the loss creeps
         # towards log(2N - 1)) nudges the window's range past tol, which would flap the warning.
-        elif not flat and self.flat_since is not None and len(self.recent) >= 2 and \
+        elif not flat and self.open and len(self.recent) >= 2 and \
                 abs(self.recent[-1] - self.recent[-2]) > tol:
+            self.open = False
             self.episodes[-1][1] = epoch - 1
             if self.log:
                 logger.info('%s: the loss moves again at epoch %d (%.4f), after being flat since '
-                            'epoch %d', self.name, epoch, loss, self.flat_since)
-            self.flat_since = None
+                            'epoch %d', self.name, epoch, loss, self.episodes[-1][0])
         return flat
 
 

@@ -27,7 +27,7 @@ from gcl.errors import GCLConfigError, GCLDataError
 from gcl.train.loop import flat_episodes
 from gcl.train.record import data_checksum, make_record
 from gcl.utils.embeddings import load_embeddings
-from gcl.utils.io import append_jsonl
+from gcl.utils.io import append_jsonl, read_jsonl
 
 __all__ = ['rescore_run', 'read_run_config']
 
@@ -74,8 +74,7 @@ def _flat_episodes_of(path: Path) -> list[list[int]] | None:
     """The flat-loss episodes of the full-graph training whose epochs ``path``
     (``history.jsonl``) lists, or ``None`` when it is missing or unreadable."""
     try:
-        history = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        return flat_episodes(history)
+        return flat_episodes([entry for _, entry in read_jsonl(path)])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
