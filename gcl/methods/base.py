@@ -28,6 +28,7 @@ from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
 from gcl.registry import resolve
 from gcl.train.checkpoint import load_checkpoint, save_checkpoint
 from gcl.train.loop import Callback, fit_loop
+from gcl.train.record import git_commit
 from gcl.utils.device import resolve_device
 from gcl.utils.seed import seed_everything
 
@@ -75,6 +76,8 @@ class Method(ABC):
         model_: the trained ``nn.Module`` (``model_.encoder`` embeds).
         history_: per-epoch ``{'epoch', 'loss', 'seconds', ...}``.
         fit_seconds_: wall time of ``fit`` (with the earlier fits a resumed one continues).
+        git_commits_: the gcl commits the training ran under, oldest first (more than one when
+            a fit resumed a checkpoint written under other code).
     """
 
     name: str = 'method'
@@ -191,6 +194,7 @@ class Method(ABC):
         check_graph(data)
         seed_everything(self.seed)
         self.device_ = resolve_device(device)
+        self.git_commits_ = [git_commit() or 'unknown']
         start = time.perf_counter()
         data = data.to(self.device_)
         self.prepare(data)
@@ -212,6 +216,8 @@ class Method(ABC):
             self.load_extra_state(state.get('extra') or {})
             history = list((state.get('extra') or {}).get('history', []))
             prior_seconds = float((state.get('extra') or {}).get('fit_seconds', 0.0))
+            self.git_commits_ = _commits_after(
+                (state.get('extra') or {}).get('git_commits'), self.git_commits_[0])
             if state.get('rng') is not None:
                 torch.set_rng_state(state['rng'])
             if state.get('cuda_rng') is not None and self.device_.type == 'cuda' and \
@@ -262,6 +268,8 @@ class Method(ABC):
         extra = {**self.extra_state(), 'history': list(history)}
         if fit_seconds is not None:
             extra['fit_seconds'] = float(fit_seconds)
+        if getattr(self, 'git_commits_', None):
+            extra['git_commits'] = list(self.git_commits_)
         return save_checkpoint(path, method=self.name, config=self.config,
                                state_dict=model.state_dict(),
                                optimizer=optimizer.state_dict() if optimizer else None,
@@ -283,6 +291,9 @@ class Method(ABC):
         method.load_extra_state(state.get('extra') or {})
         method.model_ = model
         method.history_ = list((state.get('extra') or {}).get('history', []))
+        commits = (state.get('extra') or {}).get('git_commits')
+        if isinstance(commits, list) and commits:
+            method.git_commits_ = [str(c) for c in commits]
         return method
 
     def _fitted(self) -> nn.Module:
@@ -294,3 +305,10 @@ class Method(ABC):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(seed={self.seed})'
+
+
+def _commits_after(earlier: Any, current: str) -> list[str]:
+    """The commits a resumed training ran under: a checkpoint's ``earlier`` list (none in
+    checkpoints older than this field: ``'unknown'``), then ``current`` unless it is the last."""
+    commits = [str(c) for c in earlier] if isinstance(earlier, list) and earlier else ['unknown']
+    return commits if commits[-1] == current else [*commits, current]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -16,8 +17,15 @@ import torch
 __all__ = ['environment', 'git_commit', 'peak_rss_mb', 'data_checksum', 'make_record']
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
-    """The gcl source tree's git commit, if it is a checkout."""
+    """The gcl source tree's git commit (``'-dirty'`` appended when tracked files differ from it),
+    if it is a checkout.
+
+    Read once per process and kept: the code a process runs is what it imported, so the commit
+    at its first call (the start of a fit or run) is the one to record, not ``HEAD`` when a long
+    run ends after later commits.
+    """
     root = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'],

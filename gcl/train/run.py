@@ -150,6 +150,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         selected: dict[str, Any] = {}  # the epoch train.select='rankme' kept
         health: dict[str, dict[str, Any]] = {}  # embedding_health of its embeddings
         flat: dict[str, list[list[int]]] = {}   # its flat-loss episodes (StallWatch's)
+        commits: dict[str, list[str]] = {}  # the commits it ran under, when more than one
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
         if any(t in tasks for t in _FULL_GRAPH_TASKS) or not tasks:
             method = cls(config)
@@ -166,6 +167,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             z = method.embed(data)
             health['node'] = embedding_health(z, name='the embeddings')
             flat['node'] = flat_episodes(method.history_)
+            _note_commits(commits, 'node', method)
             if save_embeddings:
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
@@ -195,6 +197,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             z_link = link_method.embed(train_data)
             health['link'] = embedding_health(z_link, name="the link training's embeddings")
             flat['link'] = flat_episodes(link_method.history_)
+            _note_commits(commits, 'link', link_method)
             metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
             if method is None:
                 method = link_method
@@ -218,6 +221,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                            if training in health else {}),
                                         **({'loss_flat': flat[training]}
                                            if training in flat else {}),
+                                        **({'git_commits': commits[training]}
+                                           if training in commits else {}),
                                         **saves.provenance(base),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})
@@ -236,6 +241,14 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         append_jsonl(results, record)
     return {'run_dir': final_dir, 'metrics': metrics, 'records': records, 'config': config,
             'split': get_idx_split(data) is not None}
+
+
+def _note_commits(commits: dict[str, list[str]], training: str, method: Any) -> None:
+    """Keep ``method.git_commits_`` for ``training`` when its fit spanned several commits (a
+    resumed checkpoint written under other code); the record's ``git_commit`` is this process's."""
+    spanned = list(getattr(method, 'git_commits_', None) or [])
+    if len(spanned) > 1:
+        commits[training] = spanned
 
 
 def _training_of(task: str) -> str:

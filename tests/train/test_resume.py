@@ -148,6 +148,62 @@ def test_run_with_checkpoint_folder_resumes_and_matches(killed, sbm_graph, tmp_p
     assert (result['run_dir'] / 'checkpoint.pt').exists()
 
 
+def test_a_training_resumed_under_new_code_records_both_commits(sbm_graph, tmp_path,
+                                                                monkeypatch):
+    """A checkpoint remembers the commit its epochs ran under; the resumed training's records
+    list every commit (``git_commits``) and ``git_commit`` is the finishing process's."""
+    import gcl.methods.base as base
+    import gcl.train.record as record
+
+    tasks = ['node', 'link']
+    folder = tmp_path / 'ckpt'
+    with monkeypatch.context() as patch:
+        patch.setattr(base, 'git_commit', lambda: 'aaaa111')
+        KillAfterStep(patch, epoch=5, training=2)
+        with pytest.raises(Interrupted):
+            run(_config(), data=sbm_graph, out_dir=tmp_path / 'runs', tasks=tasks,
+                save_embeddings=False, checkpoint_dir=folder, checkpoint_seconds=1e-9)
+    assert load_checkpoint(folder / 'link.pt', 'grace')['extra']['git_commits'] == ['aaaa111']
+    monkeypatch.setattr(base, 'git_commit', lambda: 'bbbb222')
+    monkeypatch.setattr(record, 'git_commit', lambda: 'bbbb222')
+    result = run(_config(), data=sbm_graph, out_dir=tmp_path / 'runs', tasks=tasks,
+                 save_embeddings=False, checkpoint_dir=folder, checkpoint_seconds=1e-9)
+    by_task = {r['task']: r for r in result['records']}
+    assert by_task['link']['git_commits'] == ['aaaa111', 'bbbb222']
+    # the node training had finished under aaaa111: its saved checkpoint says so, nothing reran
+    assert by_task['node']['git_commits'] == ['aaaa111', 'bbbb222']
+    assert all(r['git_commit'] == 'bbbb222' for r in result['records'])
+    saved = load_checkpoint(result['run_dir'] / 'checkpoint.pt', 'grace')
+    assert saved['extra']['git_commits'] == ['aaaa111', 'bbbb222']
+
+
+def test_one_commit_is_not_repeated_and_old_checkpoints_say_unknown():
+    from gcl.methods.base import _commits_after
+
+    assert _commits_after(['aaaa111'], 'aaaa111') == ['aaaa111']
+    assert _commits_after(['aaaa111'], 'bbbb222') == ['aaaa111', 'bbbb222']
+    assert _commits_after(None, 'bbbb222') == ['unknown', 'bbbb222']
+
+
+def test_git_commit_is_read_once_per_process(monkeypatch):
+    import subprocess
+
+    from gcl.train.record import git_commit
+
+    git_commit.cache_clear()
+    calls = []
+    real = subprocess.run
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(subprocess, 'run', counting)
+    first = git_commit()
+    n = len(calls)
+    assert n >= 1 and git_commit() == first and len(calls) == n
+    git_commit.cache_clear()
+
+
 def test_a_checkpoint_of_another_config_is_not_resumed(sbm_graph, tmp_path, caplog):
     folder = tmp_path / 'ckpt'
     folder.mkdir()
