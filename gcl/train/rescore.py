@@ -54,7 +54,9 @@ def _run_summary(run_dir: Path) -> dict[str, Any]:
 
     Returns ``fit_seconds`` (0 when not recorded), ``device`` (``'unknown'`` for runs made
     before ``metrics.json`` carried it), ``seconds_per_epoch`` (``None`` when absent) and
-    ``loss_flat``, the flat-loss episodes of its ``history.jsonl`` (``None`` without one).
+    ``loss_flat``, the flat-loss episodes of its ``history.jsonl`` (``None`` without one), and
+    ``git_commits``, the commits its full-graph training ran under (``None`` for runs made
+    before ``metrics.json`` carried them).
     """
     try:
         summary = json.loads((run_dir / 'metrics.json').read_text())
@@ -67,7 +69,15 @@ def _run_summary(run_dir: Path) -> dict[str, Any]:
     return {'fit_seconds': float(fit) if isinstance(fit, (int, float)) else 0.0,
             'device': str(summary.get('device') or 'unknown'),
             'seconds_per_epoch': per_epoch if isinstance(per_epoch, (int, float)) else None,
-            'loss_flat': _flat_episodes_of(run_dir / 'history.jsonl')}
+            'loss_flat': _flat_episodes_of(run_dir / 'history.jsonl'),
+            'git_commits': _commits_of(summary)}
+
+
+def _commits_of(summary: dict[str, Any]) -> list[str] | None:
+    """``metrics.json``'s commits of the full-graph (``'node'``) training, if recorded."""
+    commits = summary.get('git_commits')
+    node = commits.get('node') if isinstance(commits, dict) else None
+    return [str(c) for c in node] if isinstance(node, list) and node else None
 
 
 def _flat_episodes_of(path: Path) -> list[list[int]] | None:
@@ -147,6 +157,9 @@ def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
                        'seconds_per_epoch': summary['seconds_per_epoch'],
                        **({'loss_flat': summary['loss_flat']}
                           if summary['loss_flat'] is not None else {}),
+                       # the training's code; the record's git_commit is the rescoring one's
+                       **({'git_commits': summary['git_commits']}
+                          if summary['git_commits'] is not None else {}),
                        'peak_rss_scope': 'rescoring process'}))
         for record in records:
             append_jsonl(results_file, record)

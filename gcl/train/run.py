@@ -150,7 +150,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         selected: dict[str, Any] = {}  # the epoch train.select='rankme' kept
         health: dict[str, dict[str, Any]] = {}  # embedding_health of its embeddings
         flat: dict[str, list[list[int]]] = {}   # its flat-loss episodes (StallWatch's)
-        commits: dict[str, list[str]] = {}  # the commits it ran under, when more than one
+        commits: dict[str, list[str]] = {}  # the commits it ran under
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
         if any(t in tasks for t in _FULL_GRAPH_TASKS) or not tasks:
             method = cls(config)
@@ -203,7 +203,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                 method = link_method
                 _write_history(tmp_dir / 'history.jsonl', method.history_)
         summary = {'metrics': metrics, 'seconds': timings, 'epochs': int(config['optim']['epochs']),
-                   'seconds_per_epoch': _seconds_per_epoch(method), 'device': str(method.device_)}
+                   'seconds_per_epoch': _seconds_per_epoch(method), 'device': str(method.device_),
+                   'git_commits': commits}
         atomic_write_text(tmp_dir / 'metrics.json', json.dumps(summary, indent=2, default=str))
         records = []
         for task, values in metrics.items():
@@ -222,7 +223,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                         **({'loss_flat': flat[training]}
                                            if training in flat else {}),
                                         **({'git_commits': commits[training]}
-                                           if training in commits else {}),
+                                           if len(commits.get(training, ())) > 1 else {}),
                                         **saves.provenance(base),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})
@@ -244,11 +245,12 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
 
 
 def _note_commits(commits: dict[str, list[str]], training: str, method: Any) -> None:
-    """Keep ``method.git_commits_`` for ``training`` when its fit spanned several commits (a
-    resumed checkpoint written under other code); the record's ``git_commit`` is this process's."""
-    spanned = list(getattr(method, 'git_commits_', None) or [])
-    if len(spanned) > 1:
-        commits[training] = spanned
+    """Keep ``method.git_commits_`` for ``training``: ``metrics.json`` stores them all, a record
+    only when the fit spanned several (a resumed checkpoint written under other code), since its
+    ``git_commit`` already names this process's."""
+    ran_under = list(getattr(method, 'git_commits_', None) or [])
+    if ran_under:
+        commits[training] = ran_under
 
 
 def _training_of(task: str) -> str:

@@ -127,3 +127,22 @@ def test_flat_loss_episodes_travel_with_the_records(finished, data_root, tmp_pat
     _, (record,) = rescore_run(flat, ['cluster'], root=data_root,
                                results_file=tmp_path / 'r2.jsonl')
     assert 'loss_flat' not in record
+
+
+def test_a_rescored_record_names_the_code_that_trained(finished, data_root, tmp_path):
+    """metrics.json keeps each training's commits; a re-scored record carries the full-graph
+    training's as ``git_commits`` (its own ``git_commit`` is the re-scoring process's), and
+    leaves them out for runs made before metrics.json had them."""
+    summary = json.loads((finished['run_dir'] / 'metrics.json').read_text())
+    assert list(summary['git_commits']) == ['node'] and len(summary['git_commits']['node']) == 1
+    assert all('git_commits' not in r for r in finished['records'])   # one commit: no list
+    old = tmp_path / 'trained-elsewhere'
+    shutil.copytree(finished['run_dir'], old)
+    summary['git_commits'] = {'node': ['aaaa111', 'bbbb222']}
+    (old / 'metrics.json').write_text(json.dumps(summary))
+    _, (record,) = rescore_run(old, ['cluster'], root=data_root, results_file=tmp_path / 'r.jsonl')
+    assert record['git_commits'] == ['aaaa111', 'bbbb222']
+    del summary['git_commits']
+    (old / 'metrics.json').write_text(json.dumps(summary))
+    _, (record,) = rescore_run(old, ['cluster'], root=data_root, results_file=tmp_path / 'r2.jsonl')
+    assert 'git_commits' not in record
