@@ -37,6 +37,7 @@ pairwise cluster weights :math:`w_{ij}` (MEOW, as ``groups``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -50,6 +51,10 @@ from gcl.kernels.exp_cache import ExpLayout, claim_exp_cache, owned_exp_cache
 from gcl.kernels.gemm import gemm_addmm_, gemm_mm
 
 __all__ = ['BlockwiseLogDenominators', 'blockwise_log_denominators', 'default_block_size']
+
+# The loss products, which may run in bfloat16 inside gcl.kernels.gemm.loss_precision('bfloat16')
+_mm = functools.partial(gemm_mm, allow_bf16=True)
+_addmm_ = functools.partial(gemm_addmm_, allow_bf16=True)
 
 _BLOCK_ROWS = 256   # measured best on this 2-core CPU (benchmarks/KERNELS.md): blocks stay in cache
 
@@ -158,7 +163,7 @@ def _forward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | No
                 torch.arange(start, stop, device=u.device))
         pair = (pair_log_weights(groups[:, rows], groups, u.dtype)
                 if groups is not None else None)                     # [B, N]
-        sim = gemm_mm(u[rows], v.T)                                         # [B, N]
+        sim = _mm(u[rows], v.T)                                         # [B, N]
         x1 = _logits(sim, inv_tau, lw, None, pair, diag, not include_positive)
         l1 = torch.logsumexp(x1, dim=1)                              # [B]
         del x1
@@ -172,12 +177,12 @@ def _forward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | No
             del x2
         del sim
         if intra_view:
-            refl = gemm_mm(u[rows], u.T)                                    # [B, N]
+            refl = _mm(u[rows], u.T)                                    # [B, N]
             y1 = _logits(refl, inv_tau, lw, None, pair, diag, True)
             l1 = torch.logaddexp(l1, torch.logsumexp(y1, dim=1))
             del refl, y1
             if symmetric:
-                refl2 = gemm_mm(v[rows], v.T)                               # [B, N]
+                refl2 = _mm(v[rows], v.T)                               # [B, N]
                 y2 = _logits(refl2, inv_tau, lw, None, pair, diag, True)
                 intra2[rows] = torch.logsumexp(y2, dim=1)
                 del refl2, y2
@@ -212,7 +217,7 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
                 if groups is not None else None)
         lw_rows = lw[rows] if lw is not None else None
         # inter-view: P (anchors u_R, rows) and M (anchors v_i, candidates u_R, columns)
-        sim = gemm_mm(u[rows], v.T)                                         # [B, N]
+        sim = _mm(u[rows], v.T)                                         # [B, N]
         weight = _logits(sim, inv_tau, lw, None, pair, diag, not include_positive)
         weight.sub_(lse1[rows].unsqueeze(1)).exp_().mul_(g1[rows].unsqueeze(1))   # P
         if need_lw:
@@ -225,11 +230,11 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
             weight += m
             del m
         del sim
-        gemm_addmm_(grad_u[rows], weight, v, inv_tau)
-        gemm_addmm_(grad_v, weight.T, u[rows], inv_tau)
+        _addmm_(grad_u[rows], weight, v, inv_tau)
+        _addmm_(grad_v, weight.T, u[rows], inv_tau)
         del weight
         if intra_view:
-            refl = gemm_mm(u[rows], u.T)                                    # [B, N]
+            refl = _mm(u[rows], u.T)                                    # [B, N]
             q = _logits(refl, inv_tau, lw, None, pair, diag, True)
             q.sub_(lse1[rows].unsqueeze(1)).exp_().mul_(g1[rows].unsqueeze(1))   # Q_R
             if need_lw:
@@ -237,10 +242,10 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
             qt = _logits(refl, inv_tau, None, lw_rows, pair, diag, True)
             q += qt.sub_(lse1).exp_().mul_(g1)                                   # + (Q^T)_R
             del refl, qt
-            gemm_addmm_(grad_u[rows], q, u, inv_tau)
+            _addmm_(grad_u[rows], q, u, inv_tau)
             del q
             if g2 is not None:
-                refl2 = gemm_mm(v[rows], v.T)                               # [B, N]
+                refl2 = _mm(v[rows], v.T)                               # [B, N]
                 q2 = _logits(refl2, inv_tau, lw, None, pair, diag, True)
                 q2.sub_(lse2[rows].unsqueeze(1)).exp_().mul_(g2[rows].unsqueeze(1))
                 if need_lw:
@@ -248,7 +253,7 @@ def _backward_stable(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | N
                 q2t = _logits(refl2, inv_tau, None, lw_rows, pair, diag, True)
                 q2 += q2t.sub_(lse2).exp_().mul_(g2)
                 del refl2, q2t
-                gemm_addmm_(grad_v[rows], q2, v, inv_tau)
+                _addmm_(grad_v[rows], q2, v, inv_tau)
                 del q2
     return grad_u, grad_v, grad_lw
 
@@ -276,7 +281,7 @@ def _exp_block(a: Tensor, b: Tensor, inv_tau: float, shift: float, pair: Tensor 
                diag: tuple[Tensor, Tensor], mask_diag: bool, out: Tensor | None = None) -> Tensor:
     """``exp(a @ b.T / tau - shift) * w``, diagonal zeroed when masked, ``[B, N]`` (written into
     ``out`` when given)."""
-    out = gemm_mm(a, b.T, out=out)
+    out = _mm(a, b.T, out=out)
     out.mul_(inv_tau).sub_(shift).exp_()
     if pair is not None:
         out.mul_(pair)
@@ -424,9 +429,9 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
                 grad_omega[rows] += e[:, stop - start:] @ a[stop:]
         m = coefficient(a[rows], a, rows, start).mul_(e)                # M_{R, C}
         del e
-        gemm_addmm_(grad_x[rows], m, x[start:], inv_tau)
+        _addmm_(grad_x[rows], m, x[start:], inv_tau)
         if stop < n:
-            gemm_addmm_(grad_x[stop:], m[:, stop - start:].T, x[rows], inv_tau)
+            _addmm_(grad_x[stop:], m[:, stop - start:].T, x[rows], inv_tau)
 
     for start in _block_starts(n, block_size, starts):
         stop = min(start + block_size, n)
@@ -444,8 +449,8 @@ def _backward_shifted(u: Tensor, v: Tensor, lw: Tensor | None, groups: Tensor | 
                 grad_omega[rows] += e @ a2
         g = coefficient(a1[rows], a2, rows).mul_(e)                              # G
         del e
-        gemm_addmm_(grad_u[rows], g, v, inv_tau)
-        gemm_addmm_(grad_v, g.T, u[rows], inv_tau)
+        _addmm_(grad_u[rows], g, v, inv_tau)
+        _addmm_(grad_v, g.T, u[rows], inv_tau)
         del g
         if intra_view:
             pair_tri = pair[:, start:] if pair is not None else None

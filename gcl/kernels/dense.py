@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gcl.kernels.gemm import loss_matmul
+
 __all__ = ['dense_log_denominators', 'pair_log_weights']
 
 
@@ -61,8 +63,8 @@ def dense_log_denominators(u: Tensor, v: Tensor, tau: float, *, intra_view: bool
     pair = pair_log_weights(groups, groups, u.dtype) if groups is not None else None
 
     def one_direction(anchor: Tensor, other: Tensor) -> Tensor:
-        between = anchor @ other.T / tau                   # [N, N]
-        refl = anchor @ anchor.T / tau                     # [N, N]
+        between = loss_matmul(anchor, other.T) / tau       # [N, N]
+        refl = loss_matmul(anchor, anchor.T) / tau         # [N, N]
         if log_weights is not None:
             between = between + log_weights
             refl = refl + log_weights

@@ -28,6 +28,16 @@ The backend (environment variable ``GCL_CPU_GEMM``, or :func:`use_cpu_gemm`):
 - ``torch``: always :func:`torch.mm` (the kernels' behaviour before this module);
 - ``numpy``: numpy's BLAS for every float32 / float64 CPU product, at any thread count.
 
+Separately, :func:`loss_precision` (``'bfloat16'``; the config's ``train.loss_precision``) lets
+the contrastive loss kernels (the blockwise one, which passes ``allow_bf16=True``, and the dense
+one through :func:`loss_matmul`; not the sampled one) multiply float32 operands in bfloat16 on
+any device: torch's bfloat16 product accumulates in float32 but returns bfloat16, so
+each similarity carries a relative rounding of up to 2^-9 (a logit ``s / tau`` off by up to
+about 0.007 at tau = 0.3) and each gradient block the same. CPUs with AVX512-BF16 (this AMD EPYC)
+multiply 2.2x faster that way than numpy's float32 OpenBLAS, one thread; what that does to a
+training's accuracy is measured in ``benchmarks/LOSS_PRECISION.md``. The encoders' products stay
+float32.
+
 Only CPU tensors of float32 / float64 that record no autograd graph are routed; CUDA, half
 precision and differentiable calls use torch. numpy's OpenBLAS keeps its own thread pool, sized
 to :func:`torch.get_num_threads` before each routed product (via threadpoolctl), so
@@ -49,14 +59,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['BACKENDS', 'ENV_VAR', 'cpu_gemm_backend', 'gemm_addmm_', 'gemm_linear', 'gemm_mm',
-           'machine_prefers_numpy', 'use_cpu_gemm']
+__all__ = ['BACKENDS', 'ENV_VAR', 'PRECISIONS', 'cpu_gemm_backend', 'gemm_addmm_', 'gemm_linear',
+           'gemm_mm', 'loss_matmul', 'loss_precision', 'machine_prefers_numpy', 'use_cpu_gemm']
 
 ENV_VAR = 'GCL_CPU_GEMM'
 BACKENDS = ('auto', 'torch', 'numpy')
 _ROUTED = (torch.float32, torch.float64)
 
+PRECISIONS = ('float32', 'bfloat16')
 _override = threading.local()            # use_cpu_gemm's choice, per thread
+_precision = threading.local()           # loss_precision's choice, per thread
 _threads_lock = threading.Lock()
 _blas_threads: list[int] = [0]           # the OpenBLAS pool size last set (0: never)
 
@@ -120,6 +132,67 @@ def use_cpu_gemm(name: str) -> Iterator[None]:
         _override.name = previous
 
 
+@contextmanager
+def loss_precision(name: str | None) -> Iterator[None]:
+    """Multiply the loss kernels' float32 operands in ``name`` (``'float32'``, the default and
+    exact, or ``'bfloat16'``) in this thread for the block; ``None`` means ``'float32'``.
+
+    Only products issued with ``allow_bf16=True`` (the blockwise loss kernels) are affected.
+    """
+    name = 'float32' if name is None else str(name).lower()
+    if name not in PRECISIONS:
+        raise ValueError(f'loss precision must be one of {", ".join(PRECISIONS)}, got {name!r}')
+    previous = getattr(_precision, 'name', None)
+    _precision.name = name
+    try:
+        yield
+    finally:
+        _precision.name = previous
+        _precision.casts = None                  # the kept bfloat16 copies go with the block
+
+
+def _lowered(allow_bf16: bool, *tensors: Tensor) -> bool:
+    """Whether this product runs in bfloat16: allowed by the caller, :func:`loss_precision` is
+    ``'bfloat16'``, float32 operands, and no autograd graph to record."""
+    if not allow_bf16 or getattr(_precision, 'name', None) != 'bfloat16':
+        return False
+    if any(t.dtype != torch.float32 for t in tensors):
+        return False
+    return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+
+
+def loss_matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for the dense loss kernel: differentiable, in bfloat16 (returned as float32)
+    inside :func:`loss_precision` ``('bfloat16')`` for float32 operands, else exactly ``a @ b``."""
+    if getattr(_precision, 'name', None) == 'bfloat16' and \
+            a.dtype == torch.float32 and b.dtype == torch.float32:
+        return (a.to(torch.bfloat16) @ b.to(torch.bfloat16)).float()
+    return a @ b
+
+
+def _bf16(t: Tensor) -> Tensor:
+    """``t`` in bfloat16; the big operands (a whole ``[N, D]`` view, multiplied once per block)
+    are cast once and kept while unchanged (same memory, shape, strides and version counter).
+    The entry holds ``t`` itself, so its memory cannot be freed and reused by another tensor
+    that would then match the key."""
+    if t.numel() < 1 << 18:
+        return t.to(torch.bfloat16)
+    key = (t.data_ptr(), tuple(t.shape), t.stride(), t._version, t.device)
+    cache = getattr(_precision, 'casts', None)
+    if cache is None:
+        cache = _precision.casts = {}
+    hit = cache.get(key)
+    if hit is None:
+        if len(cache) >= 4:                      # u, v, u.T, v.T of the current loss
+            cache.clear()
+        hit = cache[key] = (t, t.to(torch.bfloat16))
+    return hit[1]
+
+
+def _bf16_mm(a: Tensor, b: Tensor) -> Tensor:
+    return torch.mm(_bf16(a), _bf16(b))
+
+
 def _routable(*tensors: Tensor) -> bool:
     """CPU, float32 / float64 alike, and the ``numpy`` backend."""
     first = tensors[0]
@@ -176,12 +249,17 @@ def _scratch_view(rows: int, cols: int, dtype: torch.dtype) -> Tensor:
     return buf[:rows * cols].view(rows, cols)
 
 
-def gemm_mm(a: Tensor, b: Tensor, out: Tensor | None = None) -> Tensor:
+def gemm_mm(a: Tensor, b: Tensor, out: Tensor | None = None, *,
+            allow_bf16: bool = False) -> Tensor:
     """``a @ b`` (``[M, K] @ [K, N]``), into ``out`` (``[M, N]``, contiguous) when given.
 
     Any strides numpy's ``matmul`` accepts (transposed views such as ``v.T`` are passed to BLAS
-    as such, without a copy).
+    as such, without a copy). ``allow_bf16``: multiply in bfloat16 inside
+    :func:`loss_precision` ``('bfloat16')`` (the result is float32 all the same).
     """
+    if _lowered(allow_bf16, a, b):
+        product = _bf16_mm(a, b)
+        return product.float() if out is None else out.copy_(product)
     if not _routed(a, b):
         return torch.mm(a, b) if out is None else torch.mm(a, b, out=out)
     _sync_threads()
@@ -192,8 +270,12 @@ def gemm_mm(a: Tensor, b: Tensor, out: Tensor | None = None) -> Tensor:
     return out
 
 
-def gemm_addmm_(c: Tensor, a: Tensor, b: Tensor, alpha: float = 1.0) -> Tensor:
-    """``c += alpha * a @ b`` in place (``c`` ``[M, N]``); returns ``c``."""
+def gemm_addmm_(c: Tensor, a: Tensor, b: Tensor, alpha: float = 1.0, *,
+                allow_bf16: bool = False) -> Tensor:
+    """``c += alpha * a @ b`` in place (``c`` ``[M, N]``); returns ``c``. ``allow_bf16`` as in
+    :func:`gemm_mm` (``c`` stays float32)."""
+    if _lowered(allow_bf16, c, a, b):
+        return c.add_(_bf16_mm(a, b), alpha=alpha)
     if not _routed(c, a, b):
         return c.addmm_(a, b, alpha=alpha)
     _sync_threads()

@@ -24,6 +24,7 @@ from gcl.config import flatten, merge_config
 from gcl.data.validate import check_graph
 from gcl.errors import GCLConfigError, NotFittedError
 from gcl.kernels.exp_cache import release_exp_cache
+from gcl.kernels.gemm import PRECISIONS, loss_precision
 from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
 from gcl.registry import resolve
 from gcl.train.checkpoint import load_checkpoint, save_checkpoint
@@ -59,8 +60,11 @@ COMMON_DEFAULTS: dict[str, Any] = {
     # select: 'last' epoch, or 'rankme' (the highest-RankMe epoch after the first select_after
     # fraction of the epochs; no labels; gcl.bench.rankme, benchmarks/RANKME.md)
     # rankme_every / probe_every: log RankMe / a one-split probe accuracy every k epochs
+    # loss_precision: 'float32' (exact), or 'bfloat16' for the contrastive loss kernels' products
+    # (gcl.kernels.gemm.loss_precision; faster on CPUs with AVX512-BF16 and on GPUs; measured in
+    # benchmarks/LOSS_PRECISION.md)
     'train': {'checkpoint_every': 0, 'select': 'last', 'select_after': 0.5, 'rankme_every': 0,
-              'probe_every': 0},
+              'probe_every': 0, 'loss_precision': 'float32'},
 }
 
 
@@ -174,6 +178,14 @@ class Method(ABC):
         """The flattened config (dotted keys), as sklearn's ``get_params`` feeds records."""
         return flatten(self.config)
 
+    def _loss_precision(self) -> str:
+        """``train.loss_precision``, checked before any training step."""
+        name = str(self.config['train'].get('loss_precision') or 'float32').lower()
+        if name not in PRECISIONS:
+            raise GCLConfigError(f'train.loss_precision must be one of {", ".join(PRECISIONS)}, '
+                                 f'got {name!r}')
+        return name
+
     @property
     def seed(self) -> int:
         return int(self.config['seed'])
@@ -195,6 +207,7 @@ class Method(ABC):
         seed_everything(self.seed)
         self.device_ = resolve_device(device)
         self.git_commits_ = [git_commit() or 'unknown']
+        precision = self._loss_precision()
         start = time.perf_counter()
         data = data.to(self.device_)
         self.prepare(data)
@@ -226,12 +239,14 @@ class Method(ABC):
             start_epoch = int(state['epoch']) + 1
             logger.info('resuming %s from epoch %d', self.name, start_epoch)
         epochs = int(self.config['optim']['epochs'])
-        history += fit_loop(self, model, data, optimizer, epochs=epochs, start_epoch=start_epoch,
-                            progress=progress, checkpoint_path=checkpoint_path,
-                            checkpoint_every=int(self.config['train']['checkpoint_every']),
-                            checkpoint_seconds=checkpoint_seconds, prior_history=history,
-                            prior_seconds=prior_seconds + time.perf_counter() - start,
-                            callbacks=callbacks)
+        with loss_precision(precision):
+            history += fit_loop(self, model, data, optimizer, epochs=epochs,
+                                start_epoch=start_epoch, progress=progress,
+                                checkpoint_path=checkpoint_path,
+                                checkpoint_every=int(self.config['train']['checkpoint_every']),
+                                checkpoint_seconds=checkpoint_seconds, prior_history=history,
+                                prior_seconds=prior_seconds + time.perf_counter() - start,
+                                callbacks=callbacks)
         for callback in callbacks:  # e.g. RankMe(select=True) loads its chosen epoch's weights
             finish = getattr(callback, 'on_fit_end', None)
             if finish is not None:

@@ -305,7 +305,7 @@ class _Checkpoints:
             logger.warning('%s; starting this training afresh', exc)
             path.unlink(missing_ok=True)
             return None
-        if _canonical(state.get('config')) != _canonical(method.config):
+        if _canonical(_with_defaults(method, state.get('config'))) != _canonical(method.config):
             logger.warning('%s was written by another config; starting this training afresh',
                            path)
             path.unlink(missing_ok=True)
@@ -325,6 +325,19 @@ class _Checkpoints:
     def remove(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _with_defaults(method: Any, config: Any) -> Any:
+    """A checkpoint's ``config`` over ``method``'s defaults, so that an option added to gcl after
+    the checkpoint was written (at its default) does not make it "another config"."""
+    from gcl.config import merge_config
+
+    if not isinstance(config, dict):
+        return config
+    try:
+        return merge_config(method.default_config(), config)
+    except GCLError:               # keys this gcl does not know: certainly another config
+        return config
 
 
 def _canonical(config: Any) -> str:
