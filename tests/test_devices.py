@@ -93,6 +93,30 @@ def test_blockwise_equals_dense_on(device, switches, normalised):
 
 
 @pytest.mark.parametrize('device', DEVICES)
+def test_bfloat16_loss_products_stay_close_on(device):
+    """``train.loss_precision: bfloat16`` on ``device``: the blockwise kernel's values and
+    gradients within bfloat16 rounding of its float32 ones (tensor cores on a GPU)."""
+    from gcl.kernels.gemm import loss_precision
+
+    generator = torch.Generator().manual_seed(0)
+    u = torch.nn.functional.normalize(torch.randn(600, 64, generator=generator), dim=1)
+    v = torch.nn.functional.normalize(u + 0.5 * torch.randn(600, 64, generator=generator), dim=1)
+    results = {}
+    for precision in ('float32', 'bfloat16'):
+        inputs = [t.to(device).requires_grad_() for t in (u, v)]
+        with loss_precision(precision):
+            lse1, lse2 = blockwise_log_denominators(*inputs, 0.5, block_size=128)
+            out = lse1.square().sum() + lse2.square().sum()
+            results[precision] = (lse1.detach(), torch.autograd.grad(out, inputs))
+    (exact, exact_grads), (low, low_grads) = results['float32'], results['bfloat16']
+    assert low.device.type == device and low.dtype == torch.float32
+    torch.testing.assert_close(low, exact, rtol=0, atol=2e-2)
+    assert not torch.equal(low, exact)
+    for a, b in zip(exact_grads, low_grads, strict=True):
+        assert ((b - a).norm() / a.norm()).item() < 2e-2
+
+
+@pytest.mark.parametrize('device', DEVICES)
 def test_run_evaluates_three_tasks_on(device, sbm_graph, tmp_path):
     from gcl.config import load_config
     from gcl.train.run import run
