@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from gcl.kernels import blockwise_log_denominators
-from gcl.kernels.gemm import cpu_gemm_backend, loss_precision
+from gcl.kernels.gemm import cpu_gemm_backend, cpuinfo, loss_precision
 from gcl.utils.io import atomic_write_text
 
 PRECISIONS = ('float32', 'bfloat16')
@@ -108,17 +108,6 @@ def epoch(method: str, dataset: str, epochs: int, repeats: int) -> list[dict]:
              'speedup': statistics.median(ratios), 'per_repeat': times}]
 
 
-def _cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as fh:
-            for line in fh:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'cpu'
-
-
 def render(result: dict) -> str:
     lines = [f"Machine: {result['machine']}, torch {result['torch']}, "
              f"{result['threads']} thread(s), CPU products: {result['gemm']}, {result['date']}.",
@@ -153,7 +142,7 @@ def main() -> None:
     parser.add_argument('--json', type=Path, help='also write the figures here')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    result = {'machine': f'{platform.machine()}, {_cpu_name()}',
+    result = {'machine': f'{platform.machine()}, {cpuinfo("model name") or "cpu"}',
               'torch': torch.__version__, 'threads': args.threads, 'gemm': cpu_gemm_backend(),
               'date': time.strftime('%Y-%m-%d'),
               'kernel': kernel(args.sizes, args.dim, args.repeats)}

@@ -59,8 +59,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['BACKENDS', 'ENV_VAR', 'PRECISIONS', 'cpu_gemm_backend', 'gemm_addmm_', 'gemm_linear',
-           'gemm_mm', 'loss_matmul', 'loss_precision', 'machine_prefers_numpy', 'use_cpu_gemm']
+__all__ = ['BACKENDS', 'ENV_VAR', 'PRECISIONS', 'cpu_gemm_backend', 'cpuinfo', 'gemm_addmm_',
+           'gemm_linear', 'gemm_mm', 'loss_matmul', 'loss_precision', 'machine_prefers_numpy',
+           'use_cpu_gemm']
 
 ENV_VAR = 'GCL_CPU_GEMM'
 BACKENDS = ('auto', 'torch', 'numpy')
@@ -88,15 +89,20 @@ def _numpy_blas() -> str:
     return str(info.get('name', '')).lower()
 
 
-def _cpu_vendor() -> str:
+def cpuinfo(field: str) -> str:
+    """A field of ``/proc/cpuinfo`` (``'vendor_id'``, ``'model name'``), ``''`` when unknown."""
     try:
         with open('/proc/cpuinfo') as fh:
             for line in fh:
-                if line.startswith('vendor_id'):
+                if line.startswith(field):
                     return line.split(':', 1)[1].strip()
     except OSError:
         pass
     return ''
+
+
+def _cpu_vendor() -> str:
+    return cpuinfo('vendor_id')
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,12 +130,8 @@ def use_cpu_gemm(name: str) -> Iterator[None]:
     """Use backend ``name`` (``auto`` / ``torch`` / ``numpy``) in this thread for the block, e.g.
     to compare the two in one process (``benchmarks/bench_cpu_gemm.py``, the tests)."""
     _check(name, 'the CPU GEMM backend')
-    previous = getattr(_override, 'name', None)
-    _override.name = name
-    try:
+    with _thread_setting(_override, name):
         yield
-    finally:
-        _override.name = previous
 
 
 @contextmanager
@@ -142,13 +144,22 @@ def loss_precision(name: str | None) -> Iterator[None]:
     name = 'float32' if name is None else str(name).lower()
     if name not in PRECISIONS:
         raise ValueError(f'loss precision must be one of {", ".join(PRECISIONS)}, got {name!r}')
-    previous = getattr(_precision, 'name', None)
-    _precision.name = name
+    try:
+        with _thread_setting(_precision, name):
+            yield
+    finally:
+        _precision.casts = None                  # the kept bfloat16 copies go with the block
+
+
+@contextmanager
+def _thread_setting(local: threading.local, name: str) -> Iterator[None]:
+    """``local.name = name`` for the block, then the previous value again."""
+    previous = getattr(local, 'name', None)
+    local.name = name
     try:
         yield
     finally:
-        _precision.name = previous
-        _precision.casts = None                  # the kept bfloat16 copies go with the block
+        local.name = previous
 
 
 def _lowered(allow_bf16: bool, *tensors: Tensor) -> bool:
