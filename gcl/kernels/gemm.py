@@ -182,22 +182,24 @@ def loss_matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _bf16(t: Tensor) -> Tensor:
-    """``t`` in bfloat16; the big operands (a whole ``[N, D]`` view, multiplied once per block)
-    are cast once and kept while unchanged (same memory, shape, strides and version counter).
-    The entry holds ``t`` itself, so its memory cannot be freed and reused by another tensor
+    """``t`` in bfloat16. A big operand (a whole ``[N, D]`` matrix or a slice or transpose of
+    one, multiplied once per block) is read from a bfloat16 copy of the contiguous tensor it views,
+    made once and kept while that tensor is unchanged (same memory, shape and version counter).
+    The entry holds the tensor itself, so its memory cannot be freed and reused by another tensor
     that would then match the key."""
-    if t.numel() < 1 << 18:
+    base = t._base if t._base is not None else t
+    if t.numel() < 1 << 18 or not base.is_contiguous():
         return t.to(torch.bfloat16)
-    key = (t.data_ptr(), tuple(t.shape), t.stride(), t._version, t.device)
+    key = (base.data_ptr(), tuple(base.shape), base._version, base.device)
     cache = getattr(_precision, 'casts', None)
     if cache is None:
         cache = _precision.casts = {}
     hit = cache.get(key)
     if hit is None:
-        if len(cache) >= 4:                      # u, v, u.T, v.T of the current loss
+        if len(cache) >= 4:                      # the current loss's u and v, with room to spare
             cache.clear()
-        hit = cache[key] = (t, t.to(torch.bfloat16))
-    return hit[1]
+        hit = cache[key] = (base, base.to(torch.bfloat16))
+    return hit[1].as_strided(t.size(), t.stride(), t.storage_offset() - base.storage_offset())
 
 
 def _bf16_mm(a: Tensor, b: Tensor) -> Tensor:

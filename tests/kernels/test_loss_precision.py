@@ -75,6 +75,19 @@ def test_kept_casts_follow_in_place_changes() -> None:
     assert torch.equal(second, -first)
 
 
+def test_slices_and_transposes_of_a_kept_operand_read_the_right_elements() -> None:
+    """Views of one big matrix (the kernel's ``x[start:]``, ``v.T``) share its bfloat16 copy."""
+    x = torch.randn(5000, 64)                              # 320,000 elements: kept
+    a, c = torch.randn(8, 64), torch.randn(8, 4900)
+    with gemm.loss_precision('bfloat16'):
+        whole = gemm.gemm_mm(a, x.T, allow_bf16=True)
+        tail = gemm.gemm_mm(c, x[100:], allow_bf16=True)    # a row slice, offset storage
+        part = gemm.gemm_mm(a, x[100:].T, allow_bf16=True)
+    assert torch.equal(whole, (a.bfloat16() @ x.T.bfloat16()).float())
+    assert torch.equal(tail, (c.bfloat16() @ x[100:].bfloat16()).float())
+    assert torch.equal(part, whole[:, 100:])
+
+
 def test_method_option_is_checked_and_trains(sbm_graph) -> None:
     with pytest.raises(GCLConfigError, match='loss_precision'):
         get_method('grace')(hidden=8, epochs=1, loss_precision='fp8').fit(sbm_graph)
