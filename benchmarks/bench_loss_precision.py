@@ -32,10 +32,9 @@ import torch
 import torch.nn.functional as F
 
 from gcl.kernels import blockwise_log_denominators
-from gcl.kernels.gemm import cpu_gemm_backend, cpuinfo, loss_precision
+from gcl.kernels.gemm import PRECISIONS, cpu_gemm_backend, cpuinfo, loss_precision
 from gcl.utils.io import atomic_write_text
 
-PRECISIONS = ('float32', 'bfloat16')
 NAMES = {7650: 'Amazon-Photo', 13752: 'Amazon-Computers'}
 
 

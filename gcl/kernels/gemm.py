@@ -61,7 +61,7 @@ from torch import Tensor
 
 __all__ = ['BACKENDS', 'ENV_VAR', 'PRECISIONS', 'cpu_gemm_backend', 'cpuinfo', 'gemm_addmm_',
            'gemm_linear', 'gemm_mm', 'loss_matmul', 'loss_precision', 'machine_prefers_numpy',
-           'use_cpu_gemm']
+           'precision_name', 'use_cpu_gemm']
 
 ENV_VAR = 'GCL_CPU_GEMM'
 BACKENDS = ('auto', 'torch', 'numpy')
@@ -134,18 +134,28 @@ def use_cpu_gemm(name: str) -> Iterator[None]:
         yield
 
 
+def precision_name(name: str | None) -> str:
+    """``name`` checked and lower-cased (``None``: ``'float32'``); the one check of
+    ``train.loss_precision``."""
+    from gcl.errors import GCLConfigError
+
+    name = 'float32' if name is None else str(name).lower()
+    if name not in PRECISIONS:
+        raise GCLConfigError(f'train.loss_precision must be one of {", ".join(PRECISIONS)}, '
+                             f'got {name!r}')
+    return name
+
+
 @contextmanager
 def loss_precision(name: str | None) -> Iterator[None]:
     """Multiply the loss kernels' float32 operands in ``name`` (``'float32'``, the default and
     exact, or ``'bfloat16'``) in this thread for the block; ``None`` means ``'float32'``.
 
-    Only products issued with ``allow_bf16=True`` (the blockwise loss kernels) are affected.
+    Only the loss kernels' products are affected: those issued with ``allow_bf16=True`` (the
+    blockwise kernel) and :func:`loss_matmul` (the dense one).
     """
-    name = 'float32' if name is None else str(name).lower()
-    if name not in PRECISIONS:
-        raise ValueError(f'loss precision must be one of {", ".join(PRECISIONS)}, got {name!r}')
     try:
-        with _thread_setting(_precision, name):
+        with _thread_setting(_precision, precision_name(name)):
             yield
     finally:
         _precision.casts = None                  # the kept bfloat16 copies go with the block
@@ -162,21 +172,23 @@ def _thread_setting(local: threading.local, name: str) -> Iterator[None]:
         local.name = previous
 
 
+def _bf16_wanted(*tensors: Tensor) -> bool:
+    """:func:`loss_precision` is ``'bfloat16'`` and the operands are float32."""
+    return getattr(_precision, 'name', None) == 'bfloat16' and \
+        all(t.dtype == torch.float32 for t in tensors)
+
+
 def _lowered(allow_bf16: bool, *tensors: Tensor) -> bool:
-    """Whether this product runs in bfloat16: allowed by the caller, :func:`loss_precision` is
-    ``'bfloat16'``, float32 operands, and no autograd graph to record."""
-    if not allow_bf16 or getattr(_precision, 'name', None) != 'bfloat16':
-        return False
-    if any(t.dtype != torch.float32 for t in tensors):
-        return False
-    return not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+    """Whether this product runs in bfloat16: allowed by the caller, :func:`_bf16_wanted`, and
+    no autograd graph to record."""
+    return allow_bf16 and _bf16_wanted(*tensors) and \
+        not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
 
 
 def loss_matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` for the dense loss kernel: differentiable, in bfloat16 (returned as float32)
     inside :func:`loss_precision` ``('bfloat16')`` for float32 operands, else exactly ``a @ b``."""
-    if getattr(_precision, 'name', None) == 'bfloat16' and \
-            a.dtype == torch.float32 and b.dtype == torch.float32:
+    if _bf16_wanted(a, b):
         return (a.to(torch.bfloat16) @ b.to(torch.bfloat16)).float()
     return a @ b
 

@@ -24,7 +24,7 @@ from gcl.config import flatten, merge_config
 from gcl.data.validate import check_graph
 from gcl.errors import GCLConfigError, NotFittedError
 from gcl.kernels.exp_cache import release_exp_cache
-from gcl.kernels.gemm import PRECISIONS, loss_precision
+from gcl.kernels.gemm import loss_precision, precision_name
 from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
 from gcl.registry import resolve
 from gcl.train.checkpoint import load_checkpoint, save_checkpoint
@@ -178,14 +178,6 @@ class Method(ABC):
         """The flattened config (dotted keys), as sklearn's ``get_params`` feeds records."""
         return flatten(self.config)
 
-    def _loss_precision(self) -> str:
-        """``train.loss_precision``, checked before any training step."""
-        name = str(self.config['train'].get('loss_precision') or 'float32').lower()
-        if name not in PRECISIONS:
-            raise GCLConfigError(f'train.loss_precision must be one of {", ".join(PRECISIONS)}, '
-                                 f'got {name!r}')
-        return name
-
     @property
     def seed(self) -> int:
         return int(self.config['seed'])
@@ -207,7 +199,7 @@ class Method(ABC):
         seed_everything(self.seed)
         self.device_ = resolve_device(device)
         self.git_commits_ = [git_commit() or 'unknown']
-        precision = self._loss_precision()
+        precision = precision_name(self.config['train'].get('loss_precision'))  # fail early
         start = time.perf_counter()
         data = data.to(self.device_)
         self.prepare(data)

@@ -150,7 +150,9 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         selected: dict[str, Any] = {}  # the epoch train.select='rankme' kept
         health: dict[str, dict[str, Any]] = {}  # embedding_health of its embeddings
         flat: dict[str, list[list[int]]] = {}   # its flat-loss episodes (StallWatch's)
-        commits: dict[str, list[str]] = {}  # the commits it ran under
+        # the commits it ran under: all in metrics.json; in a record only when several (a
+        # resumed checkpoint written under other code), since its git_commit names this process's
+        commits: dict[str, list[str]] = {}
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
         if any(t in tasks for t in _FULL_GRAPH_TASKS) or not tasks:
             method = cls(config)
@@ -167,7 +169,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             z = method.embed(data)
             health['node'] = embedding_health(z, name='the embeddings')
             flat['node'] = flat_episodes(method.history_)
-            _note_commits(commits, 'node', method)
+            commits['node'] = method.git_commits_
             if save_embeddings:
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
@@ -197,7 +199,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             z_link = link_method.embed(train_data)
             health['link'] = embedding_health(z_link, name="the link training's embeddings")
             flat['link'] = flat_episodes(link_method.history_)
-            _note_commits(commits, 'link', link_method)
+            commits['link'] = link_method.git_commits_
             metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
             if method is None:
                 method = link_method
@@ -242,15 +244,6 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         append_jsonl(results, record)
     return {'run_dir': final_dir, 'metrics': metrics, 'records': records, 'config': config,
             'split': get_idx_split(data) is not None}
-
-
-def _note_commits(commits: dict[str, list[str]], training: str, method: Any) -> None:
-    """Keep ``method.git_commits_`` for ``training``: ``metrics.json`` stores them all, a record
-    only when the fit spanned several (a resumed checkpoint written under other code), since its
-    ``git_commit`` already names this process's."""
-    ran_under = list(getattr(method, 'git_commits_', None) or [])
-    if ran_under:
-        commits[training] = ran_under
 
 
 def _training_of(task: str) -> str:
@@ -328,14 +321,13 @@ class _Checkpoints:
 
 
 def _with_defaults(method: Any, config: Any) -> Any:
-    """A checkpoint's ``config`` over ``method``'s defaults, so that an option added to gcl after
-    the checkpoint was written (at its default) does not make it "another config"."""
-    from gcl.config import merge_config
-
+    """A checkpoint's ``config`` as ``method``'s class resolves it (over its defaults), so that
+    an option added to gcl after the checkpoint was written (at its default) does not make it
+    "another config"."""
     if not isinstance(config, dict):
         return config
     try:
-        return merge_config(method.default_config(), config)
+        return type(method)(config).config
     except GCLError:               # keys this gcl does not know: certainly another config
         return config
 
