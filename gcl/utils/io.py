@@ -11,7 +11,8 @@ import io
 import json
 import logging
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,35 @@ __all__ = ['atomic_write_bytes', 'atomic_write_text', 'atomic_save_torch', 'appe
            'read_jsonl']
 
 
+def _open_temp(path: Path) -> tuple[int, Path]:
+    """Create a fresh temporary file beside ``path``: ``(fd, temp path)``.
+
+    Its permissions are those a plain ``open(path, 'w')`` would give: an existing target's mode
+    is kept, a new file gets ``0o666`` less the umask. (``tempfile.mkstemp`` would make every
+    result and checkpoint ``0o600``, unreadable to the rest of a group sharing the folder.)
+    """
+    try:
+        keep: int | None = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        keep = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_BINARY', 0)
+    for _ in range(100):
+        tmp = path.with_name(f'.{path.name}.{secrets.token_hex(4)}.tmp')
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the kernel applies the umask
+        except FileExistsError:
+            continue
+        if keep is not None:
+            os.fchmod(fd, keep)
+        return fd, tmp
+    raise FileExistsError(f'could not create a temporary file beside {path}')
+
+
 def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> Path:
     """Write ``payload`` to ``path`` atomically and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    fd, tmp = _open_temp(path)
     try:
         with os.fdopen(fd, 'wb') as fh:
             fh.write(payload)

@@ -43,3 +43,27 @@ def test_read_jsonl_skips_bad_lines_with_line_numbers(tmp_path, caplog):
     assert rows == [(1, {'a': 1}), (5, {'b': 2})]
     for lineno in (2, 3, 4):
         assert f':{lineno}:' in caplog.text
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    """A new file gets 0o666 less the umask (not mkstemp's 0o600); a rewrite keeps the old mode."""
+    import os
+    import stat
+
+    def mode(p):
+        return stat.S_IMODE(p.stat().st_mode)
+
+    old = os.umask(0o022)
+    try:
+        fresh = atomic_write_text(tmp_path / 'new.json', '{}')
+        assert mode(fresh) == 0o644
+        fresh.chmod(0o664)
+        atomic_write_text(fresh, '{"a": 1}')
+        assert mode(fresh) == 0o664 and fresh.read_text() == '{"a": 1}'
+        private = atomic_save_torch({'w': torch.ones(1)}, tmp_path / 'ckpt.pt')
+        private.chmod(0o600)
+        atomic_save_torch({'w': torch.zeros(1)}, private)
+        assert mode(private) == 0o600
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['ckpt.pt', 'new.json']
