@@ -191,7 +191,28 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
         num_nodes = y.size(0)
     if y is not None and num_nodes is not None and y.size(0) != num_nodes:
         raise GCLDataError(f'{labels}: {y.size(0)} labels for {num_nodes} nodes')
+    _check_ids_in_file(edges, rows, edge_index, num_nodes,
+                       source=features if x is not None else labels if y is not None else None)
     return from_edge_index(edge_index, x, y, num_nodes=num_nodes)
+
+
+def _check_ids_in_file(edges: str | os.PathLike, rows: list[tuple[int, list[str]]],
+                       edge_index: Tensor, num_nodes: int | None,
+                       source: str | os.PathLike | None) -> None:
+    """Name the edge file's line of the first id outside ``0..num_nodes-1``, and what set N."""
+    bad = (edge_index < 0).any(0)
+    if num_nodes is not None:
+        bad |= (edge_index >= num_nodes).any(0)
+    if not bool(bad.any()):
+        return
+    first = int(bad.nonzero()[0])
+    lineno, row = rows[first]
+    if num_nodes is None:
+        raise GCLDataError(f'{edges}:{lineno}: node ids must be 0 or more, got {row[:2]!r}')
+    what = (f'{source} has {num_nodes} rows' if source is not None
+            else f'num_nodes is {num_nodes}')
+    raise GCLDataError(f'{edges}:{lineno}: node id out of range in {row[:2]!r}: {what}, so ids '
+                       f'must be 0..{num_nodes - 1} (1-based ids?)')
 
 
 def _read_table(path: str | os.PathLike, delimiter: str | None) -> list[tuple[int, list[str]]]:

@@ -108,3 +108,17 @@ def test_from_csv_malformed_names_file_and_line(tmp_path):
         from_csv(tmp_path / 'e2.csv', tmp_path / 'x.csv')
     with pytest.raises(GCLDataError, match='no such file'):
         from_csv(tmp_path / 'missing.csv')
+
+
+def test_from_csv_names_the_line_of_an_id_out_of_range(tmp_path):
+    """An id past the features' rows (1-based ids, say) names the edge file's line and the file
+    that fixed N, since a command-line user cannot pass ``num_nodes=``."""
+    (tmp_path / 'edges.csv').write_text('src,dst\n0,1\n1,2\n2,3\n')
+    (tmp_path / 'x.csv').write_text('1,0\n0,1\n1,1\n')
+    with pytest.raises(GCLDataError, match=r"edges\.csv:4: .*'2', '3'.*x\.csv has 3 rows.*0\.\.2"):
+        from_csv(tmp_path / 'edges.csv', tmp_path / 'x.csv')
+    with pytest.raises(GCLDataError, match=r'edges\.csv:3: .*num_nodes is 2'):
+        from_csv(tmp_path / 'edges.csv', num_nodes=2)
+    (tmp_path / 'neg.csv').write_text('0,1\n-1,2\n')
+    with pytest.raises(GCLDataError, match=r'neg\.csv:2: node ids must be 0 or more'):
+        from_csv(tmp_path / 'neg.csv')
