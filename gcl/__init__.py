@@ -4,7 +4,7 @@ Python API in one screen::
 
     import gcl
     data = gcl.data.from_edge_index(edge_index, x, y)      # or gcl.load_dataset('cora')
-    model = gcl.GRACE(hidden=128, epochs=200, random_state=0).fit(data)
+    model = gcl.GRACE(hidden=128, epochs=200, random_state=0).fit(data)  # or gcl.GCA, CSGCL...
     z = model.embed(data)                                  # [N, 128], projection head unused
     report = gcl.evaluate(z, data, tasks=('node', 'cluster'))
 """
@@ -23,7 +23,17 @@ from gcl.errors import (  # noqa: E402
     NotFittedError,
 )
 from gcl.eval import evaluate  # noqa: E402
-from gcl.methods import GRACE, Method, get_method  # noqa: E402
+from gcl.methods import (  # noqa: E402
+    CSGCL,
+    GCA,
+    GRACE,
+    SCGC,
+    GCooL,
+    GCooLMultiplex,
+    Method,
+    PamC,
+    get_method,
+)
 from gcl.train.run import run  # noqa: E402
 from gcl.utils.seed import seed_everything  # noqa: E402
 
@@ -38,6 +48,12 @@ __all__ = [
     'get_method',
     'Method',
     'GRACE',
+    'GCA',
+    'CSGCL',
+    'GCooL',
+    'GCooLMultiplex',
+    'PamC',
+    'SCGC',
     'GCLError',
     'GCLDataError',
     'GCLConfigError',

@@ -12,6 +12,7 @@ option of a generated dataset's builder (``num_nodes`` -> ``data.options.num_nod
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
@@ -64,8 +65,23 @@ def _resolve_path(schema: Mapping[str, Any], key: str) -> str:
         head = '.'.join(parts[:i])
         if head in flat and parts[i - 1] in _FREE_SECTIONS:
             return key
-    close = [p for p in flat if key.rsplit('.', 1)[-1] in p] or sorted(flat)[:12]
-    raise GCLConfigError(f'unknown option {key!r}; valid options include: {", ".join(close)}')
+    raise GCLConfigError(f'unknown option {key!r}; {_suggest(key, list(flat))}')
+
+
+def _suggest(key: str, paths: list[str]) -> str:
+    """'did you mean ...?' for a misspelt option (by its dotted path or its leaf name), else a
+    list of valid options that contain the key's leaf."""
+    leaf = key.rsplit('.', 1)[-1]
+    by_leaf: dict[str, list[str]] = {}
+    for path in paths:
+        by_leaf.setdefault(path.rsplit('.', 1)[-1], []).append(path)
+    near = difflib.get_close_matches(key, paths, n=3, cutoff=0.75)
+    for name in difflib.get_close_matches(leaf, list(by_leaf), n=3, cutoff=0.6):
+        near += [p for p in by_leaf[name] if p not in near]
+    if near:
+        return f'did you mean {" or ".join(near[:3])}?'
+    close = [p for p in paths if leaf in p] or sorted(paths)[:12]
+    return f'valid options include: {", ".join(close)}'
 
 
 def set_path(config: dict[str, Any], path: str, value: Any) -> None:

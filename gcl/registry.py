@@ -38,7 +38,7 @@ def registered(kind: str) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for public in getattr(module, '__all__', []):
         obj = getattr(module, public)
-        if not inspect.isclass(obj):
+        if not inspect.isclass(obj) or inspect.isabstract(obj):  # a base class is not a choice
             continue
         names = [getattr(obj, 'name', None) or public, public, *getattr(obj, 'aliases', ())]
         for name in names:

@@ -31,6 +31,18 @@ def test_unknown_and_ambiguous_keys_fail():
         parse_overrides(['lr'])
 
 
+@pytest.mark.parametrize('key, hint', [
+    ('hiden', 'did you mean encoder.hidden'),          # a misspelt leaf
+    ('optim.lrr', 'did you mean optim.lr?'),           # a misspelt dotted path
+    ('tua', 'did you mean loss.tau?'),                 # transposed letters
+    ('epoch', 'did you mean optim.epochs?'),
+    ('zzz', 'valid options include: '),                # nothing close: a list instead
+])
+def test_an_unknown_option_suggests_the_close_ones(key, hint):
+    with pytest.raises(GCLConfigError, match=f"unknown option '{key}'; {hint}"):
+        load_config('grace', 'cora', overrides={key: 1})
+
+
 def test_free_form_options_section():
     config = load_config('grace', 'cora', overrides={'data.options.num_nodes': 10})
     assert config['data']['options'] == {'num_nodes': 10}
