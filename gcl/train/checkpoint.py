@@ -51,6 +51,11 @@ def load_checkpoint(path: str | os.PathLike, method: str | None = None) -> dict[
     path = Path(path)
     if not path.is_file():
         raise GCLCheckpointError(f'checkpoint {path} does not exist')
+    with open(path, 'rb') as fh:
+        head = fh.read(4)
+    if not (head.startswith(b'PK\x03\x04') or head[:1] == b'\x80'):  # torch.save: zip or pickle
+        raise GCLCheckpointError(f'{path} is not a checkpoint: not a file written by torch.save '
+                                 '(gcl checkpoints are .pt files from gcl train or Method.save)')
     try:
         payload = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -81,6 +81,12 @@ def test_unsafe_or_foreign_checkpoints_are_refused(tmp_path, sbm_graph):
         load_checkpoint(tmp_path / 'trunc.pt')
     with pytest.raises(GCLCheckpointError, match='does not exist'):
         load_checkpoint(tmp_path / 'missing.pt')
+    (tmp_path / 'x.csv').write_text('1,2\n3,4\n')     # a wrong file, not an unsafe one
+    with pytest.raises(GCLCheckpointError, match='x.csv is not a checkpoint: not a file'):
+        load_checkpoint(tmp_path / 'x.csv')
+    (tmp_path / 'empty.pt').write_bytes(b'')
+    with pytest.raises(GCLCheckpointError, match='not a checkpoint'):
+        load_checkpoint(tmp_path / 'empty.pt')
     model = GRACE(hidden=8, epochs=1, random_state=0).fit(sbm_graph)
     model.save(tmp_path / 'grace.pt')
     with pytest.raises(GCLCheckpointError, match="method 'grace'"):
