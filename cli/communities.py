@@ -12,8 +12,12 @@ from gcl.cli import common
 
 @common.handle_errors
 def communities(
-    dataset: Annotated[str, typer.Option('--dataset', '-d', help='See `gcl datasets list`.')
-                       ] = 'cora',
+    dataset: Annotated[str | None, typer.Option(
+        '--dataset', '-d', help='See `gcl datasets list`. Default: cora, unless --edges.')] = None,
+    edges: Annotated[Path | None, typer.Option(
+        help='Your graph instead: an edge list file (src,dst per line, 0-based ids).')] = None,
+    labels_file: Annotated[Path | None, typer.Option(
+        '--labels', help='With --edges: node labels, for NMI / ARI (optional).')] = None,
     algorithm: Annotated[str, typer.Option(
         '--algorithm', '-a', help='louvain, leiden (extra: gcl-toolkit[leiden]) or '
                                   'label-propagation.')] = 'louvain',
@@ -29,14 +33,23 @@ def communities(
     quiet: Annotated[bool, typer.Option('--quiet', '-q', help='No info logs.')] = False,
     fmt: Annotated[str, typer.Option('--format', help='table or json')] = 'table',
 ) -> None:
-    """Detect communities in DATASET: number, modularity, sizes, NMI / ARI against the labels
-    (when the dataset has labels) and the time taken."""
+    """Detect communities in DATASET (or the graph in --edges): number, modularity, sizes, NMI /
+    ARI against the labels (when there are labels) and the time taken."""
     from gcl.community import community_report
-    from gcl.data import load_dataset
+    from gcl.data import from_csv, load_dataset
+    from gcl.errors import GCLConfigError
     from gcl.utils.io import atomic_save_torch, atomic_write_text
 
     common.setup_logging(quiet)
-    data = load_dataset(dataset, root)
+    if edges is not None:
+        if dataset is not None:
+            raise GCLConfigError('give one of --dataset NAME or --edges FILE, not both')
+        data = from_csv(edges, labels=labels_file, identity_if_missing=False)
+        data.dataset = str(edges)
+    else:
+        if labels_file is not None:
+            raise GCLConfigError('--labels goes with --edges; a dataset brings its own labels')
+        data = load_dataset(dataset or 'cora', root)
     params = {} if resolution is None else {'resolution': resolution}
     labels, report = community_report(data, algorithm, seed, use_cache=cache, **params)
     if out is not None:

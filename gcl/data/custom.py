@@ -30,7 +30,7 @@ __all__ = ['from_edge_index', 'from_networkx', 'from_scipy', 'from_csv']
 
 def from_edge_index(edge_index: Tensor, x: Tensor | None = None, y: Tensor | None = None, *,
                     num_nodes: int | None = None, undirected: bool = True,
-                    self_loops: str = 'remove') -> Data:
+                    self_loops: str = 'remove', identity_if_missing: bool = True) -> Data:
     """Make a ``Data`` from an edge list.
 
     Args:
@@ -41,6 +41,8 @@ def from_edge_index(edge_index: Tensor, x: Tensor | None = None, y: Tensor | Non
         num_nodes: N; defaults to ``x.size(0)``, else ``max id + 1``.
         undirected: add the reverse of every edge (GCL views assume undirected graphs).
         self_loops: ``'remove'`` (default; GCNConv adds its own), ``'keep'`` or ``'error'``.
+        identity_if_missing: with ``x=None``, ``False`` leaves ``data.x`` unset instead of the
+            identity: for structure-only uses (community detection) of graphs of any size.
     """
     if not isinstance(edge_index, Tensor):
         edge_index = torch.as_tensor(np.asarray(edge_index))
@@ -72,14 +74,15 @@ def from_edge_index(edge_index: Tensor, x: Tensor | None = None, y: Tensor | Non
         edge_index = coalesce(edge_index, num_nodes=num_nodes)
     if not undirected and edge_index.size(1) < before:
         logger.info('merged %d duplicate edges', before - edge_index.size(1))
-    if x is None:
+    if x is None and identity_if_missing:
         if num_nodes > 20_000:
             raise GCLDataError(f'no node features given for {num_nodes} nodes; an identity matrix '
                                'would be too large -- pass x=')
         x = torch.eye(num_nodes)
-    x = torch.as_tensor(x)
-    if not torch.is_floating_point(x):
-        x = x.float()
+    if x is not None:
+        x = torch.as_tensor(x)
+        if not torch.is_floating_point(x):
+            x = x.float()
     data = Data(x=x, edge_index=edge_index, num_nodes=num_nodes)
     if y is not None:
         y = torch.as_tensor(np.asarray(y) if not isinstance(y, Tensor) else y)
@@ -87,7 +90,7 @@ def from_edge_index(edge_index: Tensor, x: Tensor | None = None, y: Tensor | Non
             if not torch.equal(y, y.round()):
                 raise GCLDataError('labels must be integer class ids, got fractional values')
         data.y = y.long().view(-1) if y.dim() <= 1 else y.long()
-    return check_graph(data)
+    return check_graph(data, require_features=x is not None or identity_if_missing)
 
 
 def from_networkx(graph: Any, x: Tensor | None = None, y: Tensor | None = None, *,
@@ -133,7 +136,7 @@ def from_scipy(adjacency: Any, x: Any = None, y: Any = None) -> Data:
 
 def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None,
              labels: str | os.PathLike | None = None, *, delimiter: str | None = None,
-             num_nodes: int | None = None) -> Data:
+             num_nodes: int | None = None, identity_if_missing: bool = True) -> Data:
     """Read a graph from text files.
 
     Args:
@@ -143,6 +146,7 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
         labels: optional; one integer label per line, in id order, or ``id,label`` pairs.
         delimiter: force a delimiter instead of sniffing it.
         num_nodes: force N (e.g. when the last nodes are isolated and there are no features).
+        identity_if_missing: as in :func:`from_edge_index` (``False``: no ``x`` without features).
 
     Raises:
         GCLDataError: naming the file and line of the first malformed entry.
@@ -193,7 +197,8 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
         raise GCLDataError(f'{labels}: {y.size(0)} labels for {num_nodes} nodes')
     _check_ids_in_file(edges, rows, edge_index, num_nodes,
                        source=features if x is not None else labels if y is not None else None)
-    return from_edge_index(edge_index, x, y, num_nodes=num_nodes)
+    return from_edge_index(edge_index, x, y, num_nodes=num_nodes,
+                           identity_if_missing=identity_if_missing)
 
 
 def _check_ids_in_file(edges: str | os.PathLike, rows: list[tuple[int, list[str]]],

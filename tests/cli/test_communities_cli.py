@@ -54,3 +54,28 @@ def test_resolution_and_errors(data_root):
     no_res = runner.invoke(app, ['communities', '-d', 'cora', '-a', 'label-propagation',
                                  '--resolution', '2'])
     assert no_res.exit_code == 2 and 'no parameter' in no_res.output
+
+
+def test_communities_of_your_own_edge_list(tmp_path):
+    """``--edges`` (and ``--labels``) detect communities in a user's graph; no features needed,
+    so a graph past the identity-feature limit (20,000 nodes) works too."""
+    n, blocks = 24_000, 4
+    size = n // blocks
+    gen = torch.Generator().manual_seed(0)
+    src = torch.randint(0, size, (8 * n,), generator=gen)
+    dst = torch.randint(0, size, (8 * n,), generator=gen)
+    offset = (torch.arange(8 * n) % blocks) * size   # edges only inside the four planted blocks
+    lines = ''.join(f'{a},{b}\n' for a, b in zip((src + offset).tolist(), (dst + offset).tolist()))
+    (tmp_path / 'g.csv').write_text('src,dst\n' + lines)
+    (tmp_path / 'y.csv').write_text(''.join(f'{i // size}\n' for i in range(n)))
+    result = runner.invoke(app, ['communities', '--edges', str(tmp_path / 'g.csv'), '--labels',
+                                 str(tmp_path / 'y.csv'), '-a', 'label-propagation',
+                                 '--format', 'json', '-q'])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report['dataset'].endswith('g.csv') and report['num_nodes'] == n
+    assert report['num_communities'] == blocks and report['nmi'] == pytest.approx(1.0)
+    both = runner.invoke(app, ['communities', '--edges', str(tmp_path / 'g.csv'), '-d', 'cora'])
+    assert both.exit_code == 2 and 'not both' in both.output
+    stray = runner.invoke(app, ['communities', '-d', 'cora', '--labels', str(tmp_path / 'y.csv')])
+    assert stray.exit_code == 2 and '--labels goes with --edges' in stray.output

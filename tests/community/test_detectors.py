@@ -123,3 +123,23 @@ def test_check_communities_errors():
         C.check_communities(torch.tensor([0, -1, 1, 0]), 4)
     with pytest.raises(GCLDataError, match='integer'):
         C.check_communities(torch.tensor([0.0, 1.0]), 2)
+
+
+def test_label_propagation_fast_variant_recovers_blocks_the_async_one_shatters():
+    """Four random blocks of 1,000 nodes, mean degree 8, no edges between them. networkx's
+    asynchronous LPA keeps a label that merely ties for the most frequent, so it freezes in
+    about a thousand fragments; FLPA (the default) returns the blocks."""
+    gen = torch.Generator().manual_seed(0)
+    blocks, size, per_block = 4, 1000, 4000
+    src = torch.randint(0, size, (blocks, per_block), generator=gen)
+    dst = torch.randint(0, size, (blocks, per_block), generator=gen)
+    offset = (torch.arange(blocks) * size)[:, None]
+    edge_index = torch.stack([(src + offset).reshape(-1), (dst + offset).reshape(-1)])
+    truth = torch.arange(blocks).repeat_interleave(size).numpy()
+    fast = C.LabelPropagation(random_state=0).fit((edge_index, blocks * size))
+    assert fast.get_params() == {'random_state': 0, 'variant': 'fast'}
+    assert adjusted_rand_score(truth, fast.labels_.numpy()) > 0.95
+    slow = C.LabelPropagation(random_state=0, variant='async').fit((edge_index, blocks * size))
+    assert slow.num_communities_ > 20 * blocks
+    with pytest.raises(GCLConfigError, match='variant must be one of'):
+        C.LabelPropagation(variant='sync')
