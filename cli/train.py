@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,8 +61,16 @@ def _sweep_table(title: str, result: dict[str, Any]) -> Table:
 def train(
     method: Annotated[str, typer.Option('--method', '-m',
                                         help='Method name; see `gcl methods list`.')],
-    dataset: Annotated[str, typer.Option('--dataset', '-d',
-                                         help='See `gcl datasets list`.')] = 'cora',
+    dataset: Annotated[str | None, typer.Option(
+        '--dataset', '-d', help='See `gcl datasets list`. Default: cora, unless --edges.')] = None,
+    edges: Annotated[Path | None, typer.Option(
+        help='Your graph instead of a dataset: an edge list file (src,dst per line, 0-based '
+             'ids), read as `gcl embed` reads it.')] = None,
+    features: Annotated[Path | None, typer.Option(
+        help='With --edges: node features, one row per node (default: identity).')] = None,
+    labels: Annotated[Path | None, typer.Option(
+        help='With --edges: node labels, needed by the node and cluster evaluations; without '
+             'them the default tasks are link prediction only.')] = None,
     seed: Annotated[list[str] | None, typer.Option(
         '--seed', '-s', help='Seed; repeatable, or a range/list: 0-4, 0,1,2. Default: the config.')
     ] = None,
@@ -117,7 +126,7 @@ def train(
     for the others, so none can sway the choice).
     """
     from gcl.config import load_config, parse_overrides
-    from gcl.errors import GCLConfigError
+    from gcl.errors import GCLConfigError, GCLDataError
     from gcl.train.run import run
     from gcl.train.sweep import parse_sweeps, sweep
 
@@ -138,8 +147,25 @@ def train(
     if protocol is not None:
         protocols = [p.strip() for p in protocol.split(',') if p.strip()]
         overrides['eval.node_protocol'] = protocols[0] if len(protocols) == 1 else protocols
-    base = load_config(method, dataset, config_file=config, overrides=overrides)
     task_list = [t.strip() for t in tasks.split(',')] if tasks else None
+    if edges is not None:
+        if dataset is not None:
+            raise GCLConfigError('give one of --dataset NAME or --edges FILE, not both')
+        for key, path in (('edges', edges), ('features', features), ('labels', labels)):
+            if path is not None:
+                if not path.is_file():
+                    raise GCLDataError(f'{path}: no such file')
+                overrides[f'data.files.{key}'] = str(path.resolve())
+        if labels is None and task_list is None:
+            task_list = ['link']
+            common.stderr.print('no --labels: evaluating link prediction only')
+        base = load_config(method, 'custom', config_file=config, overrides=overrides)
+        base['dataset'] = re.sub(r'[^A-Za-z0-9._-]+', '-', edges.stem).strip('.-') or 'graph'
+    else:
+        if features is not None or labels is not None:
+            raise GCLConfigError('--features and --labels go with --edges; a dataset brings its '
+                                 'own')
+        base = load_config(method, dataset or 'cora', config_file=config, overrides=overrides)
     outputs = []
     for one_seed in _seeds(seed) or [int(base['seed'])]:
         cfg = dict(base, seed=one_seed)

@@ -43,7 +43,10 @@ COMMON_DEFAULTS: dict[str, Any] = {
     'provenance': '',
     'seed': 0,
     'optim': {'lr': 5e-4, 'weight_decay': 1e-5, 'epochs': 200},
-    'data': {'normalize_features': True, 'options': {}},
+    # files: a graph of your own instead of a catalogued dataset (gcl train --edges ...), read
+    # with gcl.data.from_csv; absolute paths, so `gcl evaluate RUN` finds them again
+    'data': {'normalize_features': True, 'options': {},
+             'files': {'edges': None, 'features': None, 'labels': None}},
     'eval': {
         'tasks': ['node', 'cluster', 'link'],
         'node_protocol': 'random-10-10-80',

@@ -161,7 +161,7 @@ class PamC(Method):
             'track_metrics': True,
         })
         config['optim'] = {'lr': 1e-3, 'weight_decay': 0.0, 'epochs': 200}
-        config['data'] = {'normalize_features': False, 'options': {}}
+        config['data']['normalize_features'] = False
         config['eval'] = dict(config['eval'], tasks=['cluster'])
         return config
 

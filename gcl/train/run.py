@@ -20,7 +20,9 @@ from typing import Any
 
 import torch
 import yaml
+from torch_geometric.transforms import NormalizeFeatures
 
+from gcl.data.custom import from_csv
 from gcl.data.loaders import get_idx_split, load_dataset
 from gcl.errors import GCLConfigError, GCLError
 from gcl.eval.collapse import embedding_health
@@ -72,9 +74,18 @@ def resolve_tasks(config: Mapping[str, Any], tasks: list[str] | None = None) -> 
 
 
 def load_data(config: Mapping[str, Any], root: str | os.PathLike | None = None) -> Any:
-    """The graph ``config`` names (``dataset``, ``data.normalize_features``, ``data.options``)."""
-    return load_dataset(config['dataset'], root,
-                        normalize_features=bool(config['data']['normalize_features']),
+    """The graph ``config`` names: the files of ``data.files`` when it has an edge list (read by
+    :func:`gcl.data.from_csv`), else the catalogued ``dataset``; ``data.normalize_features`` and
+    ``data.options`` as :func:`gcl.data.load_dataset` takes them."""
+    normalize = bool(config['data']['normalize_features'])
+    files = dict(config['data'].get('files') or {})
+    if files.get('edges'):
+        data = from_csv(files['edges'], files.get('features'), files.get('labels'))
+        if normalize and files.get('features'):
+            data = NormalizeFeatures()(data)
+        data.dataset = config['dataset']
+        return data
+    return load_dataset(config['dataset'], root, normalize_features=normalize,
                         **dict(config['data'].get('options') or {}))
 
 
