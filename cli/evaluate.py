@@ -31,6 +31,7 @@ def evaluate(
         help='Append one record per task to this JSONL file, as `gcl train` does (run '
              'directories only; marked rescored_from).')] = None,
     root: Annotated[Path | None, typer.Option(help='Dataset root.')] = None,
+    quiet: Annotated[bool, typer.Option('--quiet', '-q', help='No info logs.')] = False,
     fmt: Annotated[str, typer.Option('--format', help='table or json')] = 'table',
 ) -> None:
     """Evaluate saved embeddings on chosen tasks (node classification, clustering, CSGCL's
@@ -49,7 +50,7 @@ def evaluate(
     from gcl.train.rescore import read_run_config, rescore_run
     from gcl.utils.embeddings import load_embeddings
 
-    common.setup_logging(quiet=fmt == 'json')
+    common.setup_logging(quiet=quiet or fmt == 'json')
     task_list = [t.strip() for t in tasks.split(',') if t.strip()]
     if 'link' in task_list:
         raise GCLConfigError('link prediction needs edges held out before training; run '

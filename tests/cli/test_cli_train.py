@@ -140,7 +140,8 @@ def test_train_and_evaluate_your_own_graph(env):
     files = records[0]['config']['data']['files']
     assert files == {'edges': str(env / 'my graph.csv'), 'features': str(env / 'x.csv'),
                      'labels': str(env / 'y.csv')}
-    again = runner.invoke(app, ['evaluate', str(run_dir), '--tasks', 'node', '--format', 'json'])
+    again = runner.invoke(app, ['evaluate', str(run_dir), '--tasks', 'node', '-q', '--format',
+                                'json'])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)['node']['test_acc'] == payload['metrics']['node']['test_acc']
 
