@@ -189,22 +189,22 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
                 y = torch.tensor([int(row[0]) for _, row in label_rows])
         except ValueError as exc:
             raise GCLDataError(f'{labels}: labels must be integers ({exc})') from exc
+    origin = f'num_nodes is {num_nodes}'          # what fixed N, for the id-range message
     if num_nodes is None and x is not None:
-        num_nodes = x.size(0)
+        num_nodes, origin = x.size(0), f'{features} has {x.size(0)} rows'
     if num_nodes is None and y is not None:
-        num_nodes = y.size(0)
+        num_nodes, origin = y.size(0), f'{labels} has {y.size(0)} rows'
     if y is not None and num_nodes is not None and y.size(0) != num_nodes:
         raise GCLDataError(f'{labels}: {y.size(0)} labels for {num_nodes} nodes')
-    _check_ids_in_file(edges, rows, edge_index, num_nodes,
-                       source=features if x is not None else labels if y is not None else None)
+    _check_ids_in_file(edges, rows, edge_index, num_nodes, origin)
     return from_edge_index(edge_index, x, y, num_nodes=num_nodes,
                            identity_if_missing=identity_if_missing)
 
 
 def _check_ids_in_file(edges: str | os.PathLike, rows: list[tuple[int, list[str]]],
-                       edge_index: Tensor, num_nodes: int | None,
-                       source: str | os.PathLike | None) -> None:
-    """Name the edge file's line of the first id outside ``0..num_nodes-1``, and what set N."""
+                       edge_index: Tensor, num_nodes: int | None, origin: str) -> None:
+    """Name the edge file's line of the first id outside ``0..num_nodes-1``, and (``origin``)
+    what set N."""
     bad = (edge_index < 0).any(0)
     if num_nodes is not None:
         bad |= (edge_index >= num_nodes).any(0)
@@ -214,9 +214,7 @@ def _check_ids_in_file(edges: str | os.PathLike, rows: list[tuple[int, list[str]
     lineno, row = rows[first]
     if num_nodes is None:
         raise GCLDataError(f'{edges}:{lineno}: node ids must be 0 or more, got {row[:2]!r}')
-    what = (f'{source} has {num_nodes} rows' if source is not None
-            else f'num_nodes is {num_nodes}')
-    raise GCLDataError(f'{edges}:{lineno}: node id out of range in {row[:2]!r}: {what}, so ids '
+    raise GCLDataError(f'{edges}:{lineno}: node id out of range in {row[:2]!r}: {origin}, so ids '
                        f'must be 0..{num_nodes - 1} (1-based ids?)')
 
 

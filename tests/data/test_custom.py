@@ -119,6 +119,8 @@ def test_from_csv_names_the_line_of_an_id_out_of_range(tmp_path):
         from_csv(tmp_path / 'edges.csv', tmp_path / 'x.csv')
     with pytest.raises(GCLDataError, match=r'edges\.csv:3: .*num_nodes is 2'):
         from_csv(tmp_path / 'edges.csv', num_nodes=2)
+    with pytest.raises(GCLDataError, match=r'edges\.csv:3: .*num_nodes is 2'):   # N given: not x's
+        from_csv(tmp_path / 'edges.csv', tmp_path / 'x.csv', num_nodes=2)
     (tmp_path / 'neg.csv').write_text('0,1\n-1,2\n')
     with pytest.raises(GCLDataError, match=r'neg\.csv:2: node ids must be 0 or more'):
         from_csv(tmp_path / 'neg.csv')
