@@ -86,3 +86,17 @@ def emit(payload: Any, fmt: str, render: Callable[[], None]) -> None:
         render()
     else:
         raise GCLError(f'unknown --format {fmt!r}; use table or json')
+
+
+def check_graph_source(dataset: str | None, edges: Any, **with_edges: Any) -> None:
+    """``--dataset`` and ``--edges`` exclude each other, and the options in ``with_edges``
+    (``features=...``, ``labels=...``: given or ``None``) only make sense with ``--edges``."""
+    from gcl.errors import GCLConfigError
+
+    if edges is not None and dataset is not None:
+        raise GCLConfigError('give one of --dataset NAME or --edges FILE, not both')
+    given = [f'--{name}' for name, value in with_edges.items() if value is not None]
+    if edges is None and given:
+        verb = 'go' if len(given) > 1 else 'goes'
+        raise GCLConfigError(f'{" and ".join(given)} {verb} with --edges; a dataset brings its '
+                             'own')

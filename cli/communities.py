@@ -37,18 +37,14 @@ def communities(
     ARI against the labels (when there are labels) and the time taken."""
     from gcl.community import community_report
     from gcl.data import from_csv, load_dataset
-    from gcl.errors import GCLConfigError
     from gcl.utils.io import atomic_save_torch, atomic_write_text
 
     common.setup_logging(quiet)
+    common.check_graph_source(dataset, edges, labels=labels_file)
     if edges is not None:
-        if dataset is not None:
-            raise GCLConfigError('give one of --dataset NAME or --edges FILE, not both')
         data = from_csv(edges, labels=labels_file, identity_if_missing=False)
         data.dataset = str(edges)
     else:
-        if labels_file is not None:
-            raise GCLConfigError('--labels goes with --edges; a dataset brings its own labels')
         data = load_dataset(dataset or 'cora', root)
     params = {} if resolution is None else {'resolution': resolution}
     labels, report = community_report(data, algorithm, seed, use_cache=cache, **params)

@@ -148,9 +148,8 @@ def train(
         protocols = [p.strip() for p in protocol.split(',') if p.strip()]
         overrides['eval.node_protocol'] = protocols[0] if len(protocols) == 1 else protocols
     task_list = [t.strip() for t in tasks.split(',')] if tasks else None
+    common.check_graph_source(dataset, edges, features=features, labels=labels)
     if edges is not None:
-        if dataset is not None:
-            raise GCLConfigError('give one of --dataset NAME or --edges FILE, not both')
         for key, path in (('edges', edges), ('features', features), ('labels', labels)):
             if path is not None:
                 if not path.is_file():
@@ -162,9 +161,6 @@ def train(
         base = load_config(method, 'custom', config_file=config, overrides=overrides)
         base['dataset'] = re.sub(r'[^A-Za-z0-9._-]+', '-', edges.stem).strip('.-') or 'graph'
     else:
-        if features is not None or labels is not None:
-            raise GCLConfigError('--features and --labels go with --edges; a dataset brings its '
-                                 'own')
         base = load_config(method, dataset or 'cora', config_file=config, overrides=overrides)
     outputs = []
     for one_seed in _seeds(seed) or [int(base['seed'])]:

@@ -154,7 +154,9 @@ def test_train_your_own_graph_without_labels_and_bad_combinations(env):
     assert set(json.loads(result.stdout)[0]['metrics']) == {'link'}   # no labels: link only
     for args, message in (
             (['--edges', 'my graph.csv', '-d', 'cora'], 'not both'),
-            (['-d', 'cora', '--labels', 'y.csv'], 'go with --edges'),
+            (['-d', 'cora', '--labels', 'y.csv'], '--labels goes with --edges'),
+            (['-d', 'cora', '--features', 'x.csv', '--labels', 'y.csv'],
+             '--features and --labels go with --edges'),
             (['--edges', 'missing.csv'], 'missing.csv: no such file'),
             (['--edges', 'my graph.csv', '--labels', 'missing.csv'], 'missing.csv: no such file'),
             (['--edges', 'my graph.csv', '--tasks', 'node'], 'needs labels')):
