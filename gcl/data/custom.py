@@ -76,8 +76,9 @@ def from_edge_index(edge_index: Tensor, x: Tensor | None = None, y: Tensor | Non
         logger.info('merged %d duplicate edges', before - edge_index.size(1))
     if x is None and identity_if_missing:
         if num_nodes > 20_000:
-            raise GCLDataError(f'no node features given for {num_nodes} nodes; an identity matrix '
-                               'would be too large -- pass x=')
+            raise GCLDataError(f'no node features given for {num_nodes} nodes, and an identity '
+                               f'matrix ({num_nodes} x {num_nodes}) would be too large: pass x= '
+                               '(from the command line, --features FILE)')
         x = torch.eye(num_nodes)
     if x is not None:
         x = torch.as_tensor(x)

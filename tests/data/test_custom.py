@@ -124,3 +124,14 @@ def test_from_csv_names_the_line_of_an_id_out_of_range(tmp_path):
     (tmp_path / 'neg.csv').write_text('0,1\n-1,2\n')
     with pytest.raises(GCLDataError, match=r'neg\.csv:2: node ids must be 0 or more'):
         from_csv(tmp_path / 'neg.csv')
+
+
+def test_no_features_on_a_large_graph_says_how_to_give_them(tmp_path):
+    """No identity features past 20,000 nodes: the message says how to pass real ones, and
+    ``identity_if_missing=False`` (structure-only uses) builds the graph without ``x``."""
+    n = 20_001
+    edge_index = torch.stack([torch.arange(n - 1), torch.arange(1, n)])
+    with pytest.raises(GCLDataError, match=r'20001 x 20001\) would be too large.*--features'):
+        from_edge_index(edge_index)
+    data = from_edge_index(edge_index, identity_if_missing=False)
+    assert data.x is None and data.num_nodes == n and data.num_edges == 2 * (n - 1)
