@@ -100,3 +100,23 @@ def check_graph_source(dataset: str | None, edges: Any, **with_edges: Any) -> No
         verb = 'go' if len(given) > 1 else 'goes'
         raise GCLConfigError(f'{" and ".join(given)} {verb} with --edges; a dataset brings its '
                              'own')
+
+
+def graph_file_options(edges: Any, features: Any = None, labels: Any = None
+                       ) -> tuple[dict[str, str], str]:
+    """A graph of your own for a run's config: ``({'data.files.edges': ABSOLUTE PATH, ...},
+    dataset name)``. The name is the edge file's stem, safe for a run directory's name."""
+    import re
+    from pathlib import Path
+
+    from gcl.errors import GCLDataError
+
+    overrides = {}
+    for key, path in (('edges', edges), ('features', features), ('labels', labels)):
+        if path is not None:
+            path = Path(path)
+            if not path.is_file():
+                raise GCLDataError(f'{path}: no such file')
+            overrides[f'data.files.{key}'] = str(path.resolve())
+    name = re.sub(r'[^A-Za-z0-9._-]+', '-', Path(edges).stem).strip('.-') or 'graph'
+    return overrides, name

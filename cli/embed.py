@@ -35,9 +35,9 @@ def embed(
 ) -> None:
     """Train METHOD (or load a checkpoint) and write the embeddings of a graph."""
     from gcl.config import load_config, parse_overrides
-    from gcl.data import from_csv, load_dataset
     from gcl.errors import GCLConfigError
     from gcl.methods import get_method
+    from gcl.train.run import load_data
     from gcl.utils.embeddings import save_embeddings
     from gcl.utils.seed import seed_everything
 
@@ -47,15 +47,16 @@ def embed(
     overrides = parse_overrides(set_ or [])
     if epochs is not None:
         overrides['optim.epochs'] = epochs
-    cfg = load_config(method, dataset or 'custom', config_file=config, overrides=overrides)
+    common.check_graph_source(dataset, edges, features=features, labels=labels)
+    if edges is not None:
+        files, name = common.graph_file_options(edges, features, labels)
+        cfg = load_config(method, 'custom', config_file=config, overrides={**overrides, **files})
+        cfg['dataset'] = name
+    else:
+        cfg = load_config(method, dataset, config_file=config, overrides=overrides)
     cfg['seed'] = seed
     seed_everything(seed)
-    if dataset is not None:
-        data = load_dataset(dataset, root,
-                            normalize_features=bool(cfg['data']['normalize_features']))
-    else:
-        data = from_csv(edges, features, labels)
-        cfg['dataset'] = str(edges)
+    data = load_data(cfg, root)   # the same graph `gcl train` builds from these options
     cls = get_method(method)
     if checkpoint is not None:
         model = cls.load(checkpoint, data, device=device)

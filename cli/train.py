@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -126,7 +125,7 @@ def train(
     for the others, so none can sway the choice).
     """
     from gcl.config import load_config, parse_overrides
-    from gcl.errors import GCLConfigError, GCLDataError
+    from gcl.errors import GCLConfigError
     from gcl.train.run import run
     from gcl.train.sweep import parse_sweeps, sweep
 
@@ -150,16 +149,12 @@ def train(
     task_list = [t.strip() for t in tasks.split(',')] if tasks else None
     common.check_graph_source(dataset, edges, features=features, labels=labels)
     if edges is not None:
-        for key, path in (('edges', edges), ('features', features), ('labels', labels)):
-            if path is not None:
-                if not path.is_file():
-                    raise GCLDataError(f'{path}: no such file')
-                overrides[f'data.files.{key}'] = str(path.resolve())
+        files, name = common.graph_file_options(edges, features, labels)
         if labels is None and task_list is None:
             task_list = ['link']
             common.stderr.print('no --labels: evaluating link prediction only')
-        base = load_config(method, 'custom', config_file=config, overrides=overrides)
-        base['dataset'] = re.sub(r'[^A-Za-z0-9._-]+', '-', edges.stem).strip('.-') or 'graph'
+        base = load_config(method, 'custom', config_file=config, overrides={**overrides, **files})
+        base['dataset'] = name
     else:
         base = load_config(method, dataset or 'cora', config_file=config, overrides=overrides)
     outputs = []

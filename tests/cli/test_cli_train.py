@@ -144,6 +144,16 @@ def test_train_and_evaluate_your_own_graph(env):
                                 'json'])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)['node']['test_acc'] == payload['metrics']['node']['test_acc']
+    # gcl embed builds the same graph (normalised features included) from the same options
+    embedded = runner.invoke(app, ['embed', '-m', 'grace', '--edges', 'my graph.csv',
+                                   '--features', 'x.csv', '--checkpoint',
+                                   str(run_dir / 'checkpoint.pt'), '--out', 'z.pt', '-q'])
+    assert embedded.exit_code == 0, embedded.output
+    import torch
+
+    from gcl.utils.embeddings import load_embeddings
+    torch.testing.assert_close(load_embeddings(env / 'z.pt'),
+                               load_embeddings(run_dir / 'embeddings.pt'))
 
 
 def test_train_your_own_graph_without_labels_and_bad_combinations(env):
