@@ -135,3 +135,30 @@ def test_no_features_on_a_large_graph_says_how_to_give_them(tmp_path):
         from_edge_index(edge_index)
     data = from_edge_index(edge_index, identity_if_missing=False)
     assert data.x is None and data.num_nodes == n and data.num_edges == 2 * (n - 1)
+
+
+@pytest.mark.parametrize('text', [
+    'src,dst\n0,1\n1,2\n\n2,3\n',                   # header, blank line
+    '# made by hand\n# src dst\n0 1\n1   2\n2 3\n',   # comments, runs of spaces
+    'a\tb\n0\t1\n# skip\n1\t2\n2\t3\n',              # tabs, a comment inside
+    '0,1,0.5\n1,2,0.1\n2,3,1.0\n',                   # a weight column, ignored
+])
+def test_from_csv_reads_clean_files_in_one_go_like_the_line_parser(tmp_path, monkeypatch, text):
+    """A clean file is read whole by pandas with the line parser's rules: both parsers give the
+    same graph (each run is made to use one of them only)."""
+    import gcl.data.custom as custom
+
+    (tmp_path / 'e.txt').write_text(text)
+    (tmp_path / 'x.txt').write_text('# features\n0.5,1\n1,0.25\n\n0,0\n1e-3,2\n')
+    with monkeypatch.context() as patch:
+        patch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
+        slow = from_csv(tmp_path / 'e.txt', tmp_path / 'x.txt')
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('the line-by-line parser should not be needed')
+
+    monkeypatch.setattr(custom, '_read_table', refuse)
+    fast = from_csv(tmp_path / 'e.txt', tmp_path / 'x.txt')
+    assert torch.equal(fast.edge_index, slow.edge_index) and torch.equal(fast.x, slow.x)
+    assert fast.edge_index.tolist() == [[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]]
+    assert fast.x.dtype == torch.float32 and fast.x.shape == (4, 2)
