@@ -224,12 +224,12 @@ def _read_features(features: str | os.PathLike, delimiter: str | None) -> Tensor
 
 def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
                   usecols: list[int] | None = None) -> np.ndarray | None:
-    """A clean numeric table read whole by pandas' C parser, with the line parser's rules: ``#`` comment lines and blank lines skipped, one
-    header line skipped when its first field is not a number, the same delimiter sniffing.
-    ``None`` for anything else (ragged rows, empty fields, NaN, non-numbers, a missing file):
-    the line-by-line parser then reads it or names the bad line. ``python
-    benchmarks/bench_from_csv.py``: 2M edges and 200k x 32 features, ``from_csv`` 1.75 s against
-    25.1 s line by line (14x, 2026-12-05; identical tensors)."""
+    """A clean numeric table read whole by pandas' C parser, with the line parser's rules: ``#``
+    comment lines and blank lines skipped, one header line skipped when its first field is not a
+    number, the same delimiter sniffing. ``None`` for anything else (ragged rows, empty fields,
+    NaN, non-numbers, a missing file): the line-by-line parser then reads it or names the bad
+    line. ``python benchmarks/bench_from_csv.py``: 2M edges and 200k x 32 features, ``from_csv``
+    1.75 s against 25.1 s line by line (14x, 2026-12-05; identical tensors)."""
     import pandas as pd
 
     path = Path(path)
