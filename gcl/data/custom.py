@@ -235,7 +235,7 @@ def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
     path = Path(path)
     if not path.is_file():
         return None
-    with open(path, encoding='utf-8', errors='replace') as fh:
+    with open(path, encoding='utf-8-sig', errors='replace') as fh:
         first = next((line for line in fh if line.strip() and not line.lstrip().startswith('#')),
                      None)
     if first is None:
@@ -246,7 +246,8 @@ def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
     try:
         frame = pd.read_csv(path, sep=delimiter, header=None, comment='#', dtype=dtype,
                             skiprows=None if _is_number(head) else _header_rows(path),
-                            skip_blank_lines=True, usecols=usecols, engine='c')
+                            skip_blank_lines=True, usecols=usecols, engine='c',
+                            encoding='utf-8-sig')
     except (ValueError, TypeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
     table = frame.to_numpy()
@@ -257,7 +258,7 @@ def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
 
 def _header_rows(path: Path) -> list[int]:
     """0-based physical line numbers up to and including the first non-comment, non-blank one."""
-    with open(path, encoding='utf-8', errors='replace') as fh:
+    with open(path, encoding='utf-8-sig', errors='replace') as fh:
         for i, line in enumerate(fh):
             if line.strip() and not line.lstrip().startswith('#'):
                 return list(range(i + 1))
@@ -288,7 +289,7 @@ def _read_table(path: str | os.PathLike, delimiter: str | None) -> list[tuple[in
     path = Path(path)
     if not path.is_file():
         raise GCLDataError(f'{path}: no such file')
-    text = path.read_text(encoding='utf-8', errors='replace')
+    text = path.read_text(encoding='utf-8-sig', errors='replace')
     lines = [(i, line) for i, line in enumerate(text.splitlines(), start=1)
              if line.strip() and not line.lstrip().startswith('#')]
     if not lines:

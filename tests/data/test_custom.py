@@ -162,3 +162,15 @@ def test_from_csv_reads_clean_files_in_one_go_like_the_line_parser(tmp_path, mon
     assert torch.equal(fast.edge_index, slow.edge_index) and torch.equal(fast.x, slow.x)
     assert fast.edge_index.tolist() == [[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]]
     assert fast.x.dtype == torch.float32 and fast.x.shape == (4, 2)
+
+
+@pytest.mark.parametrize('one_go', [True, False])
+def test_from_csv_ignores_a_byte_order_mark(tmp_path, monkeypatch, one_go):
+    """Spreadsheet exports start with a UTF-8 BOM; it must not turn the first edge into a
+    'header' that is skipped."""
+    import gcl.data.custom as custom
+
+    if not one_go:
+        monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
+    (tmp_path / 'e.csv').write_bytes('\ufeff0,1\n1,2\n'.encode())
+    assert from_csv(tmp_path / 'e.csv').num_edges == 4
