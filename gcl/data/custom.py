@@ -156,21 +156,7 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
     x = None
     if features is not None:
         x = _read_features(features, delimiter)
-    y = None
-    if labels is not None:
-        label_rows = _read_table(labels, delimiter)
-        try:
-            if all(len(row) >= 2 for _, row in label_rows):
-                ids = [int(row[0]) for _, row in label_rows]
-                values = [int(row[1]) for _, row in label_rows]
-                if sorted(ids) != list(range(len(ids))):
-                    raise GCLDataError(f'{labels}: node ids must be 0..{len(ids) - 1} exactly once')
-                y = torch.empty(len(ids), dtype=torch.long)
-                y[torch.tensor(ids)] = torch.tensor(values)
-            else:
-                y = torch.tensor([int(row[0]) for _, row in label_rows])
-        except ValueError as exc:
-            raise GCLDataError(f'{labels}: labels must be integers ({exc})') from exc
+    y = _read_labels(labels, delimiter) if labels is not None else None
     origin = f'num_nodes is {num_nodes}'          # what fixed N, for the id-range message
     if num_nodes is None and x is not None:
         num_nodes, origin = x.size(0), f'{features} has {x.size(0)} rows'
@@ -222,6 +208,34 @@ def _read_features(features: str | os.PathLike, delimiter: str | None) -> Tensor
         raise GCLDataError(f'{features}: features must be numbers ({exc})') from exc
 
 
+def _read_labels(labels: str | os.PathLike, delimiter: str | None) -> Tensor:
+    """``[N]`` integer labels: one per line in id order, or ``id,label`` pairs (ids ``0..N-1``
+    exactly once)."""
+    table = _read_numeric(labels, delimiter, np.int64)
+    if table is not None:
+        if table.shape[1] == 1:
+            return torch.from_numpy(np.ascontiguousarray(table[:, 0]))
+        ids, values = table[:, 0], table[:, 1]
+        if not np.array_equal(np.sort(ids), np.arange(len(ids))):
+            raise GCLDataError(f'{labels}: node ids must be 0..{len(ids) - 1} exactly once')
+        y = np.empty(len(ids), dtype=np.int64)
+        y[ids] = values
+        return torch.from_numpy(y)
+    label_rows = _read_table(labels, delimiter)
+    try:
+        if all(len(row) >= 2 for _, row in label_rows):
+            ids = [int(row[0]) for _, row in label_rows]
+            values = [int(row[1]) for _, row in label_rows]
+            if sorted(ids) != list(range(len(ids))):
+                raise GCLDataError(f'{labels}: node ids must be 0..{len(ids) - 1} exactly once')
+            y = torch.empty(len(ids), dtype=torch.long)
+            y[torch.tensor(ids)] = torch.tensor(values)
+            return y
+        return torch.tensor([int(row[0]) for _, row in label_rows])
+    except ValueError as exc:
+        raise GCLDataError(f'{labels}: labels must be integers ({exc})') from exc
+
+
 def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
                   usecols: list[int] | None = None) -> np.ndarray | None:
     """A clean numeric table read whole by pandas' C parser, with the line parser's rules: ``#``
@@ -250,7 +264,7 @@ def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
                             encoding='utf-8-sig')
     except (ValueError, TypeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
-    table = frame.to_numpy()
+    table = frame.to_numpy(copy=True)       # writable: torch.from_numpy shares it
     if table.ndim != 2 or (table.dtype.kind == 'f' and not np.isfinite(table).all()):
         return None
     return table

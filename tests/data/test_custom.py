@@ -174,3 +174,22 @@ def test_from_csv_ignores_a_byte_order_mark(tmp_path, monkeypatch, one_go):
         monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
     (tmp_path / 'e.csv').write_bytes('\ufeff0,1\n1,2\n'.encode())
     assert from_csv(tmp_path / 'e.csv').num_edges == 4
+
+
+@pytest.mark.parametrize('one_go', [True, False])
+def test_from_csv_labels_in_id_order_or_as_pairs(tmp_path, monkeypatch, one_go):
+    import gcl.data.custom as custom
+
+    if not one_go:
+        monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
+    (tmp_path / 'e.csv').write_text('0,1\n1,2\n2,3\n')
+    (tmp_path / 'y.csv').write_text('label\n2\n0\n1\n1\n')
+    assert from_csv(tmp_path / 'e.csv', labels=tmp_path / 'y.csv').y.tolist() == [2, 0, 1, 1]
+    (tmp_path / 'pairs.csv').write_text('node,label\n3,1\n0,2\n2,1\n1,0\n')   # any order
+    assert from_csv(tmp_path / 'e.csv', labels=tmp_path / 'pairs.csv').y.tolist() == [2, 0, 1, 1]
+    (tmp_path / 'twice.csv').write_text('0,1\n1,0\n1,1\n3,0\n')
+    with pytest.raises(GCLDataError, match=r'twice\.csv: node ids must be 0\.\.3 exactly once'):
+        from_csv(tmp_path / 'e.csv', labels=tmp_path / 'twice.csv')
+    (tmp_path / 'words.csv').write_text('0\ncat\n1\n0\n')
+    with pytest.raises(GCLDataError, match=r'words\.csv: labels must be integers'):
+        from_csv(tmp_path / 'e.csv', labels=tmp_path / 'words.csv')
