@@ -42,8 +42,9 @@ def communities(
     common.setup_logging(quiet)
     common.check_graph_source(dataset, edges, labels=labels_file)
     if edges is not None:
+        _, name = common.graph_file_options(edges, labels=labels_file)
         data = from_csv(edges, labels=labels_file, identity_if_missing=False)
-        data.dataset = str(edges)
+        data.dataset = name
     else:
         data = load_dataset(dataset or 'cora', root)
     params = {} if resolution is None else {'resolution': resolution}

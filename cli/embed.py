@@ -15,8 +15,8 @@ def embed(
     output: Annotated[Path, typer.Option('--out', '-o', help='Output file: .pt, .npy or .csv.')],
     method: Annotated[str, typer.Option('--method', '-m', help='See `gcl methods list`.')
                       ] = 'grace',
-    dataset: Annotated[str | None, typer.Option('--dataset', '-d', help='A catalogued dataset.')
-                       ] = None,
+    dataset: Annotated[str | None, typer.Option(
+        '--dataset', '-d', help='A catalogued dataset. Default: cora, unless --edges.')] = None,
     edges: Annotated[Path | None, typer.Option(
         help='Your graph: an edge list file (src,dst per line, 0-based ids).')] = None,
     features: Annotated[Path | None, typer.Option(help='Node features, one row per node.')
@@ -35,25 +35,22 @@ def embed(
 ) -> None:
     """Train METHOD (or load a checkpoint) and write the embeddings of a graph."""
     from gcl.config import load_config, parse_overrides
-    from gcl.errors import GCLConfigError
     from gcl.methods import get_method
     from gcl.train.run import load_data
     from gcl.utils.embeddings import save_embeddings
     from gcl.utils.seed import seed_everything
 
     common.setup_logging(quiet)
-    if (dataset is None) == (edges is None):
-        raise GCLConfigError('give exactly one of --dataset NAME or --edges FILE')
+    common.check_graph_source(dataset, edges, features=features, labels=labels)
     overrides = parse_overrides(set_ or [])
     if epochs is not None:
         overrides['optim.epochs'] = epochs
-    common.check_graph_source(dataset, edges, features=features, labels=labels)
     if edges is not None:
         files, name = common.graph_file_options(edges, features, labels)
         cfg = load_config(method, 'custom', config_file=config, overrides={**overrides, **files})
         cfg['dataset'] = name
     else:
-        cfg = load_config(method, dataset, config_file=config, overrides=overrides)
+        cfg = load_config(method, dataset or 'cora', config_file=config, overrides=overrides)
     cfg['seed'] = seed
     seed_everything(seed)
     data = load_data(cfg, root)   # the same graph `gcl train` builds from these options

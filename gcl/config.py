@@ -241,6 +241,10 @@ def load_config(method: str, dataset: str, *, config_file: str | Path | None = N
     shipped = shipped_config(cls.name, dataset_name)
     user = _read_yaml(Path(config_file)) if config_file else None
     config = merge_config(schema, shipped, user, overrides, open_key=_open_key(dataset_name))
+    files = (config.get('data') or {}).get('files') or {}
+    for key, path in files.items():       # a run read again from elsewhere finds its files
+        if path:
+            files[key] = str(Path(path).expanduser().resolve())
     config['method'] = cls.name
     config['dataset'] = dataset_name
     config['provenance'] = (shipped or {}).get('provenance', 'gcl defaults (no paper config '

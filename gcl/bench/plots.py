@@ -398,12 +398,10 @@ def plot_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = Non
 
 
 def _labels(config: Mapping[str, Any], root: str | os.PathLike | None) -> Tensor | None:
-    """The run's dataset labels, or ``None`` for a graph without labels."""
-    from gcl.data import load_dataset
+    """The labels of the run's graph (a catalogued dataset, or the files of ``data.files``),
+    or ``None`` for a graph without labels."""
+    from gcl.train.run import load_data
 
-    data_cfg = config.get('data') or {}
-    data = load_dataset(config['dataset'], root,
-                        normalize_features=bool(data_cfg.get('normalize_features', True)),
-                        **dict(data_cfg.get('options') or {}))
+    data = load_data(config, root)
     y = getattr(data, 'y', None)
     return None if y is None else y.view(-1)

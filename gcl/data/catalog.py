@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from gcl.errors import GCLConfigError
 from gcl.registry import normalize_name
 
-__all__ = ['DatasetSpec', 'CATALOG', 'get_spec', 'list_datasets']
+__all__ = ['DatasetSpec', 'CATALOG', 'get_spec', 'is_catalogued', 'list_datasets']
 
 
 @dataclass(frozen=True)
@@ -235,6 +235,11 @@ def get_spec(name: str) -> DatasetSpec:
         raise GCLConfigError(f'unknown dataset {name!r}; known datasets: '
                              f'{", ".join(list_datasets())} (see `gcl datasets list`)')
     return spec
+
+
+def is_catalogued(name: str) -> bool:
+    """Whether ``name`` (any spelling :func:`get_spec` takes) names a catalogued dataset."""
+    return normalize_name(name) in _index()
 
 
 def list_datasets() -> list[str]:

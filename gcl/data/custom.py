@@ -140,18 +140,26 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
              num_nodes: int | None = None, identity_if_missing: bool = True) -> Data:
     """Read a graph from text files.
 
+    The rules, for all three files: lines that are blank or start with ``#`` are skipped, and so
+    is the rest of a line after a ``#``; the delimiter (comma, else tab, else runs of
+    whitespace) is sniffed from the first such line unless given; fields may be quoted; empty
+    fields are dropped; the first line is a header, and skipped, when its first field is not a
+    number. Ids and labels are integers (``3`` or ``3.0``, not ``3.5``).
+
     Args:
-        edges: edge list, one ``src,dst`` pair of 0-based integer ids per line; a header line
-            (any non-integer first line) is skipped. Comma, tab or whitespace separated.
+        edges: edge list, one ``src,dst`` pair of 0-based node ids per line; further columns
+            (weights) are ignored.
         features: optional; one row of floats per node, in id order (``N`` rows).
         labels: optional; one integer label per line, in id order, or ``id,label`` pairs.
-        delimiter: force a delimiter instead of sniffing it.
+        delimiter: force a one-character delimiter instead of sniffing it.
         num_nodes: force N (e.g. when the last nodes are isolated and there are no features).
         identity_if_missing: as in :func:`from_edge_index` (``False``: no ``x`` without features).
 
     Raises:
         GCLDataError: naming the file and line of the first malformed entry.
     """
+    if delimiter is not None and len(delimiter) != 1:
+        raise GCLDataError(f'delimiter must be one character, got {delimiter!r}')
     edge_index, rows = _read_edges(edges, delimiter)
     x = None
     if features is not None:
@@ -167,6 +175,24 @@ def from_csv(edges: str | os.PathLike, features: str | os.PathLike | None = None
     _check_ids_in_file(edges, rows, edge_index, num_nodes, origin, delimiter)
     return from_edge_index(edge_index, x, y, num_nodes=num_nodes,
                            identity_if_missing=identity_if_missing)
+
+
+_INT64_MAX = 2 ** 63 - 1
+
+
+def _to_int(text: str) -> int:
+    """An integer field: ``'3'`` or an integral float such as ``'3.0'`` (what pandas accepts);
+    ``ValueError`` for anything else, ``OverflowError`` outside int64."""
+    try:
+        value = int(text)
+    except ValueError:
+        number = float(text)
+        if not number.is_integer():
+            raise ValueError(f'{text!r} is not an integer') from None
+        value = int(number)
+    if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+        raise OverflowError(f'{text} does not fit in 64 bits')
+    return value
 
 
 def _read_edges(edges: str | os.PathLike, delimiter: str | None
@@ -186,7 +212,9 @@ def _read_edges(edges: str | os.PathLike, delimiter: str | None
         if len(row) < 2:
             raise GCLDataError(f'{edges}:{lineno}: expected two node ids, got {row!r}')
         try:
-            pairs.append((int(row[0]), int(row[1])))
+            pairs.append((_to_int(row[0]), _to_int(row[1])))
+        except OverflowError as exc:
+            raise GCLDataError(f'{edges}:{lineno}: node id too large ({exc})') from exc
         except ValueError as exc:
             raise GCLDataError(f'{edges}:{lineno}: node ids must be integers, got {row[:2]!r}') \
                 from exc
@@ -197,8 +225,12 @@ def _read_features(features: str | os.PathLike, delimiter: str | None) -> Tensor
     """``[N, F]`` float32 features, one row per line."""
     table = _read_numeric(features, delimiter, np.float32)
     if table is not None:
+        if len(table) == 0:
+            raise GCLDataError(f'{features}: no feature rows')
         return torch.from_numpy(np.ascontiguousarray(table))
     feat_rows = _read_table(features, delimiter)
+    if not feat_rows:
+        raise GCLDataError(f'{features}: no feature rows')
     widths = {len(row) for _, row in feat_rows}
     if len(widths) > 1:
         raise GCLDataError(f'{features}: rows have different lengths {sorted(widths)}')
@@ -212,69 +244,104 @@ def _read_labels(labels: str | os.PathLike, delimiter: str | None) -> Tensor:
     """``[N]`` integer labels: one per line in id order, or ``id,label`` pairs (ids ``0..N-1``
     exactly once)."""
     table = _read_numeric(labels, delimiter, np.int64)
-    if table is not None:
-        if table.shape[1] == 1:
-            return torch.from_numpy(np.ascontiguousarray(table[:, 0]))
-        ids, values = table[:, 0], table[:, 1]
-        if not np.array_equal(np.sort(ids), np.arange(len(ids))):
-            raise GCLDataError(f'{labels}: node ids must be 0..{len(ids) - 1} exactly once')
-        y = np.empty(len(ids), dtype=np.int64)
-        y[ids] = values
-        return torch.from_numpy(y)
-    label_rows = _read_table(labels, delimiter)
-    try:
-        if all(len(row) >= 2 for _, row in label_rows):
-            ids = [int(row[0]) for _, row in label_rows]
-            values = [int(row[1]) for _, row in label_rows]
-            if sorted(ids) != list(range(len(ids))):
-                raise GCLDataError(f'{labels}: node ids must be 0..{len(ids) - 1} exactly once')
-            y = torch.empty(len(ids), dtype=torch.long)
-            y[torch.tensor(ids)] = torch.tensor(values)
-            return y
-        return torch.tensor([int(row[0]) for _, row in label_rows])
-    except ValueError as exc:
-        raise GCLDataError(f'{labels}: labels must be integers ({exc})') from exc
+    if table is None:
+        label_rows = _read_table(labels, delimiter)
+        if not label_rows:
+            raise GCLDataError(f'{labels}: no labels')
+        if len({min(len(row), 2) for _, row in label_rows}) > 1:
+            raise GCLDataError(f'{labels}: give one label per line or an id,label pair per '
+                               'line, not a mix')
+        try:
+            table = np.array([[_to_int(v) for v in row[:2]] for _, row in label_rows],
+                             dtype=np.int64).reshape(len(label_rows), -1)
+        except (ValueError, OverflowError) as exc:
+            raise GCLDataError(f'{labels}: labels must be integers ({exc})') from exc
+    if len(table) == 0:
+        raise GCLDataError(f'{labels}: no labels')
+    if table.shape[1] == 1:
+        return torch.from_numpy(np.ascontiguousarray(table[:, 0]))
+    ids, values = table[:, 0], table[:, 1]
+    if not np.array_equal(np.sort(ids), np.arange(len(ids))):
+        raise GCLDataError(f'{labels}: node ids must be 0..{len(ids) - 1} exactly once')
+    y = np.empty(len(ids), dtype=np.int64)
+    y[ids] = values
+    return torch.from_numpy(y)
 
 
 def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
                   usecols: list[int] | None = None) -> np.ndarray | None:
-    """A clean numeric table read whole by pandas' C parser, with the line parser's rules: ``#``
-    comment lines and blank lines skipped, one header line skipped when its first field is not a
-    number, the same delimiter sniffing. ``None`` for anything else (ragged rows, empty fields,
-    NaN, non-numbers, a missing file): the line-by-line parser then reads it or names the bad
-    line. ``python benchmarks/bench_from_csv.py``: 2M edges and 200k x 32 features, ``from_csv``
-    1.75 s against 25.1 s line by line (14x, 2026-12-05; identical tensors)."""
+    """A clean numeric table read whole by pandas' C parser, with the line parser's rules (see
+    :func:`from_csv`; the header test tokenises the first line as the line parser does). ``None``
+    for anything else (ragged rows, empty fields, NaN, non-numbers, booleans, a missing file):
+    the line-by-line parser then reads it or names the bad line. ``dtype`` ``np.int64`` takes
+    integral floats, as the line parser does. ``python benchmarks/bench_from_csv.py``: 2M edges
+    and 200k x 32 features, ``from_csv`` 2.29 s against 28.3 s line by line (12x, 2026-12-05,
+    two one-thread trainings beside it; identical tensors)."""
     import pandas as pd
 
     path = Path(path)
     if not path.is_file():
         return None
     with open(path, encoding='utf-8-sig', errors='replace') as fh:
-        first = next((line for line in fh if line.strip() and not line.lstrip().startswith('#')),
-                     None)
+        first = next((_strip_comment(line) for line in fh if _strip_comment(line).strip()), None)
     if first is None:
         return None
     if delimiter is None:
-        delimiter = ',' if ',' in first else ('\t' if '\t' in first else r'\s+')
-    head = first.split(delimiter if delimiter != r'\s+' else None)[0].strip()
+        delimiter = _sniff(first)
+    fields = _fields(first, delimiter)
+    if not fields:
+        return None
+    integer = np.issubdtype(dtype, np.integer)
     try:
-        frame = pd.read_csv(path, sep=delimiter, header=None, comment='#', dtype=dtype,
-                            skiprows=None if _is_number(head) else _header_rows(path),
+        frame = pd.read_csv(path, sep=delimiter or r'\s+', header=None, comment='#',
+                            dtype=None if integer else dtype,
+                            skiprows=None if _is_number(fields[0]) else _header_rows(path),
                             skip_blank_lines=True, usecols=usecols, engine='c',
                             encoding='utf-8-sig')
-    except (ValueError, TypeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError,
+            pd.errors.EmptyDataError):
         return None
+    kinds = {t.kind for t in frame.dtypes}
+    if not kinds <= ({'i', 'u', 'f'} if integer else {'f'}):
+        return None          # booleans, strings, ids past int64 (object or uint64 past the max)
     table = frame.to_numpy(copy=True)       # writable: torch.from_numpy shares it
     if table.ndim != 2 or (table.dtype.kind == 'f' and not np.isfinite(table).all()):
         return None
+    if integer:
+        if table.dtype.kind == 'u' and table.size and table.max() > _INT64_MAX:
+            return None
+        if table.dtype.kind == 'f' and (not np.array_equal(table, np.round(table))
+                                        or (table.size and np.abs(table).max() >= 2.0 ** 63)):
+            return None
+        table = table.astype(np.int64)
     return table
+
+
+def _strip_comment(line: str) -> str:
+    """``line`` without what follows a ``#`` (pandas' ``comment='#'``)."""
+    return line.split('#', 1)[0]
+
+
+def _sniff(line: str) -> str | None:
+    """The delimiter of a file from its first content line: comma, else tab, else ``None``
+    (runs of whitespace)."""
+    return ',' if ',' in line else ('\t' if '\t' in line else None)
+
+
+def _fields(line: str, delimiter: str | None) -> list[str]:
+    """A line's non-empty fields, quotes removed (``csv`` rules), as both parsers see them."""
+    if delimiter:
+        parts = [p.strip() for p in next(csv.reader([line], delimiter=delimiter))]
+    else:
+        parts = [p.strip('"') for p in line.split()]
+    return [p for p in parts if p != '']
 
 
 def _header_rows(path: Path) -> list[int]:
     """0-based physical line numbers up to and including the first non-comment, non-blank one."""
     with open(path, encoding='utf-8-sig', errors='replace') as fh:
         for i, line in enumerate(fh):
-            if line.strip() and not line.lstrip().startswith('#'):
+            if _strip_comment(line).strip():
                 return list(range(i + 1))
     return []
 
@@ -300,21 +367,18 @@ def _check_ids_in_file(edges: str | os.PathLike, rows: list[tuple[int, list[str]
 
 
 def _read_table(path: str | os.PathLike, delimiter: str | None) -> list[tuple[int, list[str]]]:
+    """``(line number, fields)`` of each content line, by the rules of :func:`from_csv`."""
     path = Path(path)
     if not path.is_file():
         raise GCLDataError(f'{path}: no such file')
     text = path.read_text(encoding='utf-8-sig', errors='replace')
-    lines = [(i, line) for i, line in enumerate(text.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith('#')]
+    lines = [(i, _strip_comment(line)) for i, line in enumerate(text.splitlines(), start=1)]
+    lines = [(i, line) for i, line in lines if line.strip()]
     if not lines:
         return []
     if delimiter is None:
-        sample = lines[0][1]
-        delimiter = ',' if ',' in sample else ('\t' if '\t' in sample else None)
-    rows = []
-    for lineno, line in lines:
-        parts = next(csv.reader([line], delimiter=delimiter)) if delimiter else line.split()
-        rows.append((lineno, [p.strip() for p in parts if p.strip() != '']))
+        delimiter = _sniff(lines[0][1])
+    rows = [(lineno, _fields(line, delimiter)) for lineno, line in lines]
     first = rows[0][1]
     if first and not _is_number(first[0]):
         rows = rows[1:]  # header

@@ -109,6 +109,7 @@ def check_graph(data: Data, *, require_features: bool = True, require_labels: bo
                                '(torch_geometric.utils.coalesce)')
     isolated = count_isolated(data.edge_index, num_nodes) if warn_isolated else 0
     if isolated:
-        logger.warning('%d of %d nodes are isolated (no edges); they are embedded from their '
-                       'features alone', isolated, num_nodes)
+        logger.warning('%d of %d nodes are isolated (no edges)%s', isolated, num_nodes,
+                       '; they are embedded from their features alone'
+                       if getattr(data, 'x', None) is not None else '')
     return data

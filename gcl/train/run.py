@@ -22,6 +22,7 @@ import torch
 import yaml
 from torch_geometric.transforms import NormalizeFeatures
 
+from gcl.data.catalog import is_catalogued
 from gcl.data.custom import from_csv
 from gcl.data.loaders import get_idx_split, load_dataset
 from gcl.errors import GCLConfigError, GCLError
@@ -80,6 +81,11 @@ def load_data(config: Mapping[str, Any], root: str | os.PathLike | None = None) 
     normalize = bool(config['data']['normalize_features'])
     files = dict(config['data'].get('files') or {})
     if files.get('edges'):
+        if is_catalogued(str(config['dataset'])):
+            raise GCLConfigError(
+                f"data.files.edges ({files['edges']}) is set, but the run's dataset "
+                f"{config['dataset']!r} is a catalogued one: its records would pass your graph "
+                'off as that dataset. Give your graph with --edges FILE (and no --dataset)')
         data = from_csv(files['edges'], files.get('features'), files.get('labels'))
         if normalize and files.get('features'):
             data = NormalizeFeatures()(data)

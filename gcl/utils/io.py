@@ -44,7 +44,10 @@ def _open_temp(path: Path) -> tuple[int, Path]:
         except FileExistsError:
             continue
         if keep is not None:
-            os.fchmod(fd, keep)
+            try:         # best effort: some mounts (CIFS, FUSE) refuse chmod; the data matters
+                os.chmod(tmp, keep)
+            except OSError as exc:
+                logger.debug('could not give %s the mode of %s: %s', tmp, path, exc)
         return fd, tmp
     raise FileExistsError(f'could not create a temporary file beside {path}')
 

@@ -84,7 +84,7 @@ def test_datasets_and_methods_listing(env):
     (['train', '--method', 'grace', '--device', 'cuda:7'], 'cuda'),
     (['train', '--method', 'grace', '--resume', 'missing.pt', '--epochs', '1'], 'does not exist'),
     (['evaluate', 'missing.pt', '--dataset', 'cora'], 'does not exist'),
-    (['embed', '--out', 'z.pt'], 'exactly one of'),
+    (['embed', '--out', 'z.pt', '--dataset', 'cora', '--edges', 'g.csv'], 'not both'),
 ])
 def test_errors_are_one_line_exit_2(env, args, match):
     result = runner.invoke(app, args)
@@ -172,3 +172,28 @@ def test_train_your_own_graph_without_labels_and_bad_combinations(env):
             (['--edges', 'my graph.csv', '--tasks', 'node'], 'needs labels')):
         bad = runner.invoke(app, ['train', '-m', 'grace', '--epochs', '1', *args])
         assert bad.exit_code == 2 and message in bad.output, (args, bad.output)
+
+
+def test_a_graph_file_is_never_filed_as_a_catalogued_dataset(env):
+    """``cora.csv`` trains as ``file-cora`` (not Cora's paper config, not Cora's records), and
+    ``--set edges=...`` on a catalogued dataset is refused instead of mislabelling the run."""
+    _write_planted_graph(env)
+    (env / 'cora.csv').write_text((env / 'my graph.csv').read_text())
+    result = runner.invoke(app, ['train', '-m', 'grace', '--edges', 'cora.csv', '--features',
+                                 'x.csv', '--labels', 'y.csv', '--epochs', '2', '--set',
+                                 'hidden=8', '--set', 'eval.repeats=1', '--tasks', 'node', '-q',
+                                 '--format', 'json', '--out', str(env / 'runs')])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)[0]
+    run_dir = env / 'runs' / payload['run_dir'].split('/')[-1]
+    assert run_dir.name.startswith('grace-file-cora-seed0-')
+    record = json.loads((env / 'runs' / 'results.jsonl').read_text().splitlines()[0])
+    assert record['dataset'] == 'file-cora'
+    assert 'no paper config' in record['config']['provenance']
+    # gcl plot colours the map with the file's labels, not Cora's
+    plotted = runner.invoke(app, ['plot', str(run_dir)])
+    assert plotted.exit_code == 0, plotted.output
+    for args in (['-d', 'cora', '--set', 'edges=cora.csv'],
+                 ['-d', 'cora', '--set', 'data.files.edges=cora.csv']):
+        bad = runner.invoke(app, ['train', '-m', 'grace', '--epochs', '1', *args])
+        assert bad.exit_code == 2 and 'is a catalogued one' in bad.output, (args, bad.output)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -164,32 +166,107 @@ def test_from_csv_reads_clean_files_in_one_go_like_the_line_parser(tmp_path, mon
     assert fast.x.dtype == torch.float32 and fast.x.shape == (4, 2)
 
 
+def _one_parser(monkeypatch, custom, one_go: bool) -> None:
+    """Make ``from_csv`` use one parser only: pandas in one go (the line parser then fails the
+    test if it is called) or the line-by-line one."""
+    if one_go:
+        def refuse(*args, **kwargs):
+            raise AssertionError('the line-by-line parser should not be needed')
+        monkeypatch.setattr(custom, '_read_table', refuse)
+    else:
+        monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
+
+
 @pytest.mark.parametrize('one_go', [True, False])
 def test_from_csv_ignores_a_byte_order_mark(tmp_path, monkeypatch, one_go):
     """Spreadsheet exports start with a UTF-8 BOM; it must not turn the first edge into a
     'header' that is skipped."""
     import gcl.data.custom as custom
 
-    if not one_go:
-        monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
+    _one_parser(monkeypatch, custom, one_go)
     (tmp_path / 'e.csv').write_bytes('\ufeff0,1\n1,2\n'.encode())
     assert from_csv(tmp_path / 'e.csv').num_edges == 4
+
+
+@pytest.mark.parametrize('one_go', [True, False])
+@pytest.mark.parametrize('text', [
+    '"0","1"\n"1","2"\n"2","3"\n',          # every field quoted (QUOTE_ALL exports)
+    '"src","dst"\n0,1\n1,2\n2,3\n',           # a quoted header
+    '0.0,1.0\n1,2\n2e0,3\n',                  # integral floats as ids
+    '0,1  # an inline comment\n1,2\n2,3\n',
+])
+def test_from_csv_rules_shared_by_both_parsers(tmp_path, monkeypatch, one_go, text):
+    """Quotes, integral floats and inline comments read the same in both parsers: the first
+    line of a quoted file is data, not a header to drop."""
+    import gcl.data.custom as custom
+
+    _one_parser(monkeypatch, custom, one_go)
+    (tmp_path / 'e.csv').write_text(text)
+    assert from_csv(tmp_path / 'e.csv').edge_index.tolist() == [[0, 1, 1, 2, 2, 3],
+                                                                [1, 0, 2, 1, 3, 2]]
+    (tmp_path / 'x.csv').write_text('"0.5","1"\n"1","2"\n"0","0"\n"1","1"\n')
+    assert from_csv(tmp_path / 'e.csv', tmp_path / 'x.csv').x.tolist()[0] == [0.5, 1.0]
+
+
+@pytest.mark.parametrize('text', [',0,1\n1,2\n2,3\n', '\t0\t1\n1\t2\n2\t3\n'])
+def test_from_csv_a_leading_delimiter_keeps_the_first_edge(tmp_path, text):
+    """An empty first field is dropped (the line parser's rule), not taken for a header."""
+    (tmp_path / 'e.csv').write_text(text)
+    assert from_csv(tmp_path / 'e.csv').num_edges == 6
+
+
+def test_from_csv_a_dataframe_index_column_is_refused(tmp_path):
+    """pandas' ``to_csv`` default (an index column, a header starting with a delimiter) gives
+    rows one field longer than the header: an error, not the index read as a feature."""
+    (tmp_path / 'e.csv').write_text('0,1\n1,2\n')
+    (tmp_path / 'x.csv').write_text(',0,1\n0,0.5,1.5\n1,2.5,3.5\n2,1,1\n')
+    with pytest.raises(GCLDataError, match='different lengths'):
+        from_csv(tmp_path / 'e.csv', tmp_path / 'x.csv')
+
+
+@pytest.mark.parametrize('one_go', [True, False])
+def test_from_csv_bad_files_give_clean_errors(tmp_path, monkeypatch, one_go):
+    import gcl.data.custom as custom
+
+    if not one_go:
+        monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
+    (tmp_path / 'e.csv').write_text('0,1\n1,2\n')
+    (tmp_path / 'big.csv').write_text('0,1\n1,99999999999999999999\n')
+    with pytest.raises(GCLDataError, match=r'^.*big\.csv:2: node id too large'):
+        from_csv(tmp_path / 'big.csv')
+    (tmp_path / 'half.csv').write_text('0,1\n1,2.5\n')
+    with pytest.raises(GCLDataError, match=r'^.*half\.csv:2: node ids must be integers'):
+        from_csv(tmp_path / 'half.csv')
+    for name, text in (('empty.csv', ''), ('header.csv', 'label\n')):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(GCLDataError, match=rf'^.*{re.escape(name)}: no labels$'):
+            from_csv(tmp_path / 'e.csv', labels=tmp_path / name)
+    (tmp_path / 'xh.csv').write_text('a,b\n')
+    with pytest.raises(GCLDataError, match=r'^.*xh\.csv: no feature rows$'):
+        from_csv(tmp_path / 'e.csv', tmp_path / 'xh.csv')
+    with pytest.raises(GCLDataError, match='one character'):
+        from_csv(tmp_path / 'e.csv', delimiter='::')
 
 
 @pytest.mark.parametrize('one_go', [True, False])
 def test_from_csv_labels_in_id_order_or_as_pairs(tmp_path, monkeypatch, one_go):
     import gcl.data.custom as custom
 
-    if not one_go:
-        monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
     (tmp_path / 'e.csv').write_text('0,1\n1,2\n2,3\n')
     (tmp_path / 'y.csv').write_text('label\n2\n0\n1\n1\n')
-    assert from_csv(tmp_path / 'e.csv', labels=tmp_path / 'y.csv').y.tolist() == [2, 0, 1, 1]
     (tmp_path / 'pairs.csv').write_text('node,label\n3,1\n0,2\n2,1\n1,0\n')   # any order
-    assert from_csv(tmp_path / 'e.csv', labels=tmp_path / 'pairs.csv').y.tolist() == [2, 0, 1, 1]
     (tmp_path / 'twice.csv').write_text('0,1\n1,0\n1,1\n3,0\n')
-    with pytest.raises(GCLDataError, match=r'twice\.csv: node ids must be 0\.\.3 exactly once'):
-        from_csv(tmp_path / 'e.csv', labels=tmp_path / 'twice.csv')
     (tmp_path / 'words.csv').write_text('0\ncat\n1\n0\n')
+    twice = re.escape(str(tmp_path / 'twice.csv'))
+    with monkeypatch.context() as patch:
+        _one_parser(patch, custom, one_go)
+        assert from_csv(tmp_path / 'e.csv', labels=tmp_path / 'y.csv').y.tolist() == [2, 0, 1, 1]
+        assert from_csv(tmp_path / 'e.csv',
+                        labels=tmp_path / 'pairs.csv').y.tolist() == [2, 0, 1, 1]
+        with pytest.raises(GCLDataError,
+                           match=rf'^{twice}: node ids must be 0\.\.3 exactly once$'):
+            from_csv(tmp_path / 'e.csv', labels=tmp_path / 'twice.csv')
+    if not one_go:      # a word is read by the line parser only: pandas declines the file
+        monkeypatch.setattr(custom, '_read_numeric', lambda *args, **kwargs: None)
     with pytest.raises(GCLDataError, match=r'words\.csv: labels must be integers'):
         from_csv(tmp_path / 'e.csv', labels=tmp_path / 'words.csv')

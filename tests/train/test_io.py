@@ -67,3 +67,19 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['ckpt.pt', 'new.json']
+
+
+def test_atomic_write_on_a_mount_that_refuses_chmod(tmp_path, monkeypatch):
+    """Where chmod fails (CIFS, some FUSE mounts) the write still lands, with no temporary
+    file left behind."""
+    import os
+
+    (tmp_path / 'a.json').write_text('{}')
+
+    def refuse(*args, **kwargs):
+        raise PermissionError('operation not permitted')
+
+    monkeypatch.setattr(os, 'chmod', refuse)
+    atomic_write_text(tmp_path / 'a.json', '{"b": 2}')
+    assert (tmp_path / 'a.json').read_text() == '{"b": 2}'
+    assert [p.name for p in tmp_path.iterdir()] == ['a.json']
