@@ -104,11 +104,11 @@ def check_graph_source(dataset: str | None, edges: Any, **with_edges: Any) -> No
 
 def graph_file_options(edges: Any, features: Any = None, labels: Any = None
                        ) -> tuple[dict[str, str], str]:
-    """A graph of your own for a run's config: ``({'data.files.edges': ABSOLUTE PATH, ...},
-    dataset name)``. The name is the edge file's stem, safe for a run directory's name, with a
-    ``file-`` prefix where the stem names a catalogued dataset (``cora.csv`` -> ``file-cora``), so
-    its records are never taken for that dataset's nor its runs given that dataset's paper
-    config."""
+    """A graph of your own for a run's config: ``({'data.files.edges': PATH, ...}, dataset
+    name)``, each file checked to exist. The name is the edge file's stem, safe for a run
+    directory's name, with a ``file-`` prefix where the stem names a catalogued dataset
+    (``cora.csv`` -> ``file-cora``), so its records are never taken for that dataset's nor its
+    runs given that dataset's paper config."""
     import re
     from pathlib import Path
 
@@ -121,7 +121,7 @@ def graph_file_options(edges: Any, features: Any = None, labels: Any = None
             path = Path(path)
             if not path.is_file():
                 raise GCLDataError(f'{path}: no such file')
-            overrides[f'data.files.{key}'] = str(path.resolve())
+            overrides[f'data.files.{key}'] = str(path)    # load_config makes it absolute
     name = re.sub(r'[^A-Za-z0-9._-]+', '-', Path(edges).stem).strip('.-') or 'graph'
     if is_catalogued(name):   # cora.csv: not to be filed (or configured) as the real Cora
         name = f'file-{name}'

@@ -282,20 +282,20 @@ def _read_numeric(path: str | os.PathLike, delimiter: str | None, dtype: type,
     path = Path(path)
     if not path.is_file():
         return None
-    with open(path, encoding='utf-8-sig', errors='replace') as fh:
-        first = next((_strip_comment(line) for line in fh if _strip_comment(line).strip()), None)
-    if first is None:
+    found = _first_content_line(path)
+    if found is None:
         return None
+    first_index, first = found
     if delimiter is None:
         delimiter = _sniff(first)
     fields = _fields(first, delimiter)
     if not fields:
         return None
     integer = np.issubdtype(dtype, np.integer)
+    header = None if _is_number(fields[0]) else list(range(first_index + 1))
     try:
         frame = pd.read_csv(path, sep=delimiter or r'\s+', header=None, comment='#',
-                            dtype=None if integer else dtype,
-                            skiprows=None if _is_number(fields[0]) else _header_rows(path),
+                            dtype=None if integer else dtype, skiprows=header,
                             skip_blank_lines=True, usecols=usecols, engine='c',
                             encoding='utf-8-sig')
     except (ValueError, TypeError, OverflowError, pd.errors.ParserError,
@@ -337,13 +337,15 @@ def _fields(line: str, delimiter: str | None) -> list[str]:
     return [p for p in parts if p != '']
 
 
-def _header_rows(path: Path) -> list[int]:
-    """0-based physical line numbers up to and including the first non-comment, non-blank one."""
+def _first_content_line(path: Path) -> tuple[int, str] | None:
+    """``(0-based physical line number, text without its comment)`` of the first line that is
+    neither blank nor a comment, or ``None``."""
     with open(path, encoding='utf-8-sig', errors='replace') as fh:
         for i, line in enumerate(fh):
-            if _strip_comment(line).strip():
-                return list(range(i + 1))
-    return []
+            text = _strip_comment(line)
+            if text.strip():
+                return i, text
+    return None
 
 
 def _check_ids_in_file(edges: str | os.PathLike, rows: list[tuple[int, list[str]]] | None,
