@@ -16,6 +16,7 @@ from gcl.cli.leaderboard import leaderboard
 from gcl.cli.methods import app as methods_app
 from gcl.cli.plot import plot
 from gcl.cli.train import train
+from gcl.utils.numerics import flush_denormals_for_process
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help='Graph contrastive learning: GRACE, GCA, gCooL, CSGCL, PamC on PyG.',
@@ -28,6 +29,7 @@ def main_options(
 ) -> None:
     """Graph contrastive learning toolkit. Results go to stdout; progress and logs to stderr."""
     common.STATE['debug'] = debug
+    flush_denormals_for_process()   # before torch starts its threads, so they inherit it
 
 
 @app.command('version')

@@ -21,6 +21,15 @@ if SHARED_DATASETS.is_dir() and 'GCL_DATASETS_PATH' not in os.environ:
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
 
+@pytest.fixture(autouse=True)
+def _ieee_subnormals():
+    """Every test starts with torch's default float semantics: the ``gcl`` command (run here
+    in-process by CliRunner) turns on flush-to-zero for its whole process."""
+    torch.set_flush_denormal(False)
+    yield
+    torch.set_flush_denormal(False)
+
+
 @pytest.fixture(scope='session')
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One dataset cache for the whole test session (processing Cora once)."""

@@ -17,9 +17,9 @@ kill costs one group, not the grid, and the record's ``peak_rss_mb`` is that gro
 (``ru_maxrss`` only grows within a process, so in-process runs report an upper bound).
 
 ``jobs > 1`` runs that many isolated groups side by side, each with ``torch.get_num_threads() //
-jobs`` intra-op threads; their records are appended as each group finishes. On the 2-core CPU
-two one-thread groups got through Amazon-Photo epochs 1.7-2x faster in total than one group on
-both cores.
+jobs`` intra-op threads; their records are appended as each group finishes. Whether that beats
+one group on all cores depends on the CPU: ``benchmarks/bench_jobs.py`` measures it (1.06-1.07x
+on the 2-core Intel machine of 2026-12-05, 1.7-2x on an earlier 2-core AMD one).
 """
 
 from __future__ import annotations
