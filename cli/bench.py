@@ -97,8 +97,8 @@ def bench(
     jobs: Annotated[int, typer.Option(
         '--jobs', '-j',
         help='Groups run side by side, each in its own process with the cores shared out '
-             '(torch threads // jobs). On a small CPU 2 one-thread jobs beat one job on 2 '
-             'cores (README).')] = 1,
+             '(torch threads // jobs). Whether that beats one job on all cores depends on the '
+             'CPU: benchmarks/bench_jobs.py measures it (README).')] = 1,
     checkpoint_minutes: Annotated[float, typer.Option(
         help='Checkpoint each training this often (0: never); a killed cell started again '
              'resumes from its last checkpoint.')] = 10.0,

@@ -199,8 +199,10 @@ def _run_in_process(config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
 def _child(conn: Any, config: dict[str, Any], kwargs: dict[str, Any], level: int,
            parent: int, threads: int | None = None) -> None:
     """Body of an isolated group: run, then send the records back (or the error)."""
+    from gcl.utils.numerics import flush_denormals_for_process
     from gcl.utils.signals import exit_on_sigterm
 
+    flush_denormals_for_process()      # first: torch's intra-op threads inherit it
     _die_with_parent(parent)
     exit_on_sigterm()                  # the parent's terminate() lets the run clean up
     if threads is not None:            # groups side by side share the cores out
@@ -384,10 +386,9 @@ def run_cells(cells: Sequence[Cell], results_file: str | os.PathLike, *,
             group started again resumes there instead of from epoch 1, and ends with the same
             records (plus ``resumed_from_epoch``).
         jobs: groups run side by side (needs ``isolate``, or ``run_fn`` in tests), each child
-            with ``torch.get_num_threads() // jobs`` threads (at least 1). On a small CPU this
-            beats one group on all cores: two one-thread Amazon-Photo cells ran at 4.5-4.6
-            s/epoch each on 2 cores, one on both cores at 3.9-4.8 (README). Records are
-            appended as groups finish, in that order.
+            with ``torch.get_num_threads() // jobs`` threads (at least 1); whether that beats
+            one group on all cores depends on the CPU (``benchmarks/bench_jobs.py``). Records
+            are appended as groups finish, in that order.
 
     Groups with a resumable checkpoint run first, the others in grid order.
 
