@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gcl.errors import GCLConfigError, GCLDataError
-from gcl.utils.numerics import flush_denormals, flush_requested, zero_subnormals_
+from gcl.utils.numerics import keep_subnormals_out
 
 __all__ = ['NodeClassificationEvaluator', 'evaluate_node_classification']
 
@@ -417,8 +417,8 @@ def _gca_probe(
     x_train = z[train_idx]  # [R, T, D]
     y_train = y[train_idx]  # [R, T]
     # the caller may hold no_grad; evaluate_node_classification also leaves inference_mode
-    keep_normal = flush_requested()  # long probes decay weights to subnormals (utils.numerics)
-    with torch.enable_grad(), flush_denormals():
+    # long probes decay weights to subnormals, which x86 computes slowly (gcl.utils.numerics)
+    with torch.enable_grad(), keep_subnormals_out(optimizer):
         for epoch in range(steps):
             optimizer.zero_grad(set_to_none=True)
             logits = torch.baddbmm(bias, x_train, weight)  # [R, T, C]
@@ -428,8 +428,6 @@ def _gca_probe(
             loss = (nll * train_w).sum()
             loss.backward()
             optimizer.step()
-            if keep_normal:
-                zero_subnormals_(optimizer)
             check = (epoch % eval_every == 0) if test_max else \
                 ((epoch + 1) % eval_every == 0 or epoch == epochs - 1)
             if not check:

@@ -31,7 +31,7 @@ from gcl.train.checkpoint import load_checkpoint, save_checkpoint
 from gcl.train.loop import Callback, fit_loop
 from gcl.train.record import git_commit
 from gcl.utils.device import resolve_device
-from gcl.utils.numerics import flush_denormals
+from gcl.utils.numerics import keep_subnormals_out
 from gcl.utils.seed import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ class Method(ABC):
             start_epoch = int(state['epoch']) + 1
             logger.info('resuming %s from epoch %d', self.name, start_epoch)
         epochs = int(self.config['optim']['epochs'])
-        with loss_precision(precision), flush_denormals():
+        with loss_precision(precision), keep_subnormals_out(optimizer):
             history += fit_loop(self, model, data, optimizer, epochs=epochs,
                                 start_epoch=start_epoch, progress=progress,
                                 checkpoint_path=checkpoint_path,

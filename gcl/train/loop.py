@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from gcl.errors import TrainingDivergedError
-from gcl.utils.numerics import flush_requested, zero_subnormals_
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
@@ -63,7 +62,6 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
     began = last_saved = last_logged = time.perf_counter()
     bar = _progress(progress)
     stall = StallWatch(method.name, stall_window)
-    keep_normal = flush_requested()   # no subnormal weights or moments (gcl.utils.numerics)
     task = bar.add_task(f'{method.name}', total=epochs, completed=start_epoch - 1,
                         loss=float('nan')) if bar else None
     try:
@@ -80,8 +78,6 @@ def fit_loop(method: Method, model: nn.Module, data: Data, optimizer: torch.opti
             stall.update(epoch, value)
             loss.backward()
             optimizer.step()
-            if keep_normal:
-                zero_subnormals_(optimizer)
             method.after_step(model, data, epoch)
             entry: dict[str, Any] = {'epoch': epoch, 'loss': value,
                                      'seconds': time.perf_counter() - start}

@@ -20,8 +20,10 @@ thread inherits them from the thread that creates it (POSIX). So:
   each step, so the threads that lack the flags meet fewer of them (CSGCL on Photo, two threads:
   2.8 s/epoch against 4.3). Only values below the dtype's smallest normal number change, which
   is what flushing does.
+* :func:`keep_subnormals_out` does the last two for one optimiser over a block: the flags, and
+  :func:`zero_subnormals_` as the optimiser's own step post-hook (``Method.fit``, the probe).
 
-``GCL_FLUSH_DENORMAL=0`` in the environment turns both off (IEEE subnormals, bitwise-faithful
+``GCL_FLUSH_DENORMAL=0`` in the environment turns all of them off (IEEE subnormals, bitwise-faithful
 arithmetic). Neither affects CUDA tensors.
 """
 
@@ -94,3 +96,24 @@ def zero_subnormals_(optimizer: torch.optim.Optimizer) -> int:
                     t.masked_fill_(tiny, 0)
                     changed += count
     return changed
+
+
+@contextmanager
+def keep_subnormals_out(optimizer: torch.optim.Optimizer, enabled: bool | None = None
+                        ) -> Iterator[bool]:
+    """Inside the block: :func:`flush_denormals` in this thread, and :func:`zero_subnormals_`
+    after every ``optimizer.step()`` (a step post-hook, removed on exit). ``enabled=None``
+    follows :func:`flush_requested`; yields whether the thread's flags are on."""
+    if enabled is None:
+        enabled = flush_requested()
+    handle = optimizer.register_step_post_hook(_zero_after_step) if enabled else None
+    try:
+        with flush_denormals(enabled) as active:
+            yield active
+    finally:
+        if handle is not None:
+            handle.remove()
+
+
+def _zero_after_step(optimizer: torch.optim.Optimizer, args: object, kwargs: object) -> None:
+    zero_subnormals_(optimizer)

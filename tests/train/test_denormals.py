@@ -55,7 +55,7 @@ def test_fit_flushes_during_training_only(small_method, sbm_graph):
 
 
 def test_probe_trains_with_flushing(sbm_graph, monkeypatch):
-    import gcl.eval.node_classification as nc
+    import gcl.utils.numerics as numerics
 
     entered: list[bool] = []
 
@@ -63,9 +63,9 @@ def test_probe_trains_with_flushing(sbm_graph, monkeypatch):
         entered.append(True)
         return flush_denormals(enabled)
 
-    monkeypatch.setattr(nc, 'flush_denormals', spy)
+    monkeypatch.setattr(numerics, 'flush_denormals', spy)
     zeroed: list[int] = []
-    monkeypatch.setattr(nc, 'zero_subnormals_', lambda optimizer: zeroed.append(1) or 0)
+    monkeypatch.setattr(numerics, 'zero_subnormals_', lambda optimizer: zeroed.append(1) or 0)
     z = torch.randn(sbm_graph.num_nodes, 8, generator=torch.Generator().manual_seed(0))
     evaluate_node_classification(z, sbm_graph.y, protocol='gca', epochs=20, repeats=2,
                                  random_state=0)
@@ -95,10 +95,10 @@ def test_zero_subnormals_changes_only_subnormal_entries():
 @pytest.mark.parametrize('setting, calls', [('1', 3), ('0', 0)])
 def test_fit_zeroes_subnormals_after_every_step(small_method, sbm_graph, monkeypatch, setting,
                                                  calls):
-    import gcl.train.loop as loop
+    import gcl.utils.numerics as numerics
 
     seen: list[int] = []
-    monkeypatch.setattr(loop, 'zero_subnormals_', lambda optimizer: seen.append(1) or 0)
+    monkeypatch.setattr(numerics, 'zero_subnormals_', lambda optimizer: seen.append(1) or 0)
     monkeypatch.setenv('GCL_FLUSH_DENORMAL', setting)
     small_method('grace', 3).fit(sbm_graph, device='cpu')
     assert len(seen) == calls
