@@ -49,7 +49,10 @@ class CSGCL(GRACE):
     partition), seeded with ``community.seed`` (``null``: the run's seed) -- the official code
     is unseeded; when leidenalg / igraph are not installed, ``louvain`` (python-louvain) is used
     instead, with a warning. Results are cached on disk by :func:`gcl.community.detect`
-    (``community.cache_dir``; ``null``: the default cache folder).
+    (``community.cache_dir``; ``null``: the default cache folder). ``community.strength``:
+    ``modularity`` (the paper's :math:`S_c`, default) or ``getmod-e497d32``, the official code's
+    first version, which counted intra-community edges twice
+    (:func:`gcl.community.community_strength`).
 
     Attributes (after :meth:`prepare` / :meth:`fit`):
         communities_: ``[N]`` community ids; strength_: ``[C]`` :math:`S_c`;
@@ -73,7 +76,7 @@ class CSGCL(GRACE):
                              'cav_threshold': 1.0, 'dense_features': False,
                              'force_undirected': False}
         config['community'] = {'algorithm': 'leiden', 'seed': None, 'cache_dir': None,
-                               'use_cache': True}
+                               'use_cache': True, 'strength': 'modularity'}
         config['loss'] = {'name': 'team_up', 'tau': 0.4, 't0': 500, 'gamma_max': 1.0,
                           'batch_size': None, 'mode': 'auto'}
         config['eval'] = copy.deepcopy(config['eval'])
@@ -105,8 +108,8 @@ class CSGCL(GRACE):
         start = time.perf_counter()
         device = data.edge_index.device
         self.communities_ = communities.to(device).long()                          # [N]
-        self.strength_ = community_strength(data, self.communities_,
-                                            dtype=torch.float64).to(device)          # [C]
+        self.strength_ = community_strength(data, self.communities_, dtype=torch.float64,
+                                            formula=str(section['strength'])).to(device)  # [C]
         self.node_strength_ = self.strength_[self.communities_].float()               # [N]
         timings['community_strength'] = time.perf_counter() - start
         start = time.perf_counter()

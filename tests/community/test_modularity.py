@@ -10,7 +10,7 @@ from torch_geometric.datasets import KarateClub
 from torch_geometric.utils import erdos_renyi_graph
 
 import gcl.community as C
-from gcl.errors import GCLDataError
+from gcl.errors import GCLConfigError, GCLDataError
 
 
 def nx_modularity(data: Data, labels: torch.Tensor, resolution: float = 1.0) -> float:
@@ -69,6 +69,46 @@ def test_strength_hand_made_graph():
     # a community id without nodes has strength 0
     gap = torch.tensor([0, 0, 0, 2, 2, 2])
     assert C.community_strength(data, gap, dtype=torch.float64)[1] == 0
+
+
+def getmod_e497d32_reference(data: Data, labels: torch.Tensor) -> list[float]:
+    """The first official ``getmod``'s counting, written as a networkx loop: every neighbour in
+    the node's own community adds 1 to ``inc`` (so an edge counts from both ends, a self-loop
+    once), ``S_c = inc_c / m - (deg_c / 2m)^2``."""
+    graph = C.to_networkx_graph(data)
+    inc: dict[int, float] = {}
+    deg: dict[int, float] = {}
+    for node in graph:
+        com = int(labels[node])
+        deg[com] = deg.get(com, 0.0) + graph.degree(node)
+        for neighbour in graph[node]:
+            if int(labels[neighbour]) == com:
+                inc[com] = inc.get(com, 0.0) + 1.0
+    links = graph.size()
+    return [inc.get(c, 0.0) / links - (deg.get(c, 0.0) / (2 * links)) ** 2
+            for c in range(int(labels.max()) + 1)]
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_getmod_e497d32_formula_equals_the_old_loop(seed):
+    data, labels = random_case(seed)   # self-loops, duplicates and isolated nodes included
+    ours = C.community_strength(data, labels, dtype=torch.float64, formula='getmod-e497d32')
+    expected = torch.tensor(getmod_e497d32_reference(data, labels), dtype=torch.float64)
+    torch.testing.assert_close(ours, expected, rtol=0, atol=1e-12)
+    # it differs from the paper's formula exactly by m_c^in / m on loop-free communities
+    paper = C.community_strength(data, labels, dtype=torch.float64)
+    assert (ours >= paper).all() and not torch.equal(ours, paper)
+
+
+def test_getmod_e497d32_hand_made_graph_and_unknown_formula():
+    edge_index = torch.tensor([[0, 0, 1, 2, 3, 3, 4], [1, 2, 2, 3, 4, 5, 5]])
+    data = Data(edge_index=torch.cat([edge_index, edge_index.flip(0)], dim=1), num_nodes=6)
+    labels = torch.tensor([0, 0, 0, 1, 1, 1])
+    strength = C.community_strength(data, labels, dtype=torch.float64, formula='getmod-e497d32')
+    expected = 2 * 3 / 7 - (7 / 14) ** 2
+    torch.testing.assert_close(strength, torch.tensor([expected, expected], dtype=torch.float64))
+    with pytest.raises(GCLConfigError, match='unknown community strength formula'):
+        C.community_strength(data, labels, formula='getmod')
 
 
 def test_empty_graph_has_zero_modularity():

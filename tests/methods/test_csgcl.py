@@ -43,6 +43,15 @@ def test_prepare_builds_communities_and_weights(sbm_graph, cache):
     again = CSGCL(random_state=0, cache_dir=cache, use_cache=False)
     again.prepare(sbm_graph)
     assert torch.equal(again.communities_, communities)
+    # community.strength picks the first official code's formula (intra edges counted twice)
+    old = CSGCL(random_state=0, cache_dir=cache, strength='getmod-e497d32')
+    old.prepare(sbm_graph)
+    expected = community_strength(sbm_graph, communities, dtype=torch.float64,
+                                  formula='getmod-e497d32')
+    torch.testing.assert_close(old.strength_, expected)
+    assert (old.strength_ > model.strength_).all()
+    torch.testing.assert_close(old.edge_weight_, ced_edge_weights(
+        sbm_graph.edge_index, communities, expected))
 
 
 def test_fit_a_few_epochs_with_the_ramp(sbm_graph, cache):
