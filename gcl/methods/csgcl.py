@@ -121,8 +121,10 @@ class CSGCL(GRACE):
             data.x, self.node_strength_, dense=bool(self.config['augment']['dense_features']))
         timings['cav_attribute_weights'] = time.perf_counter() - start
         self.prepare_seconds_ = timings
-        logger.info('CSGCL: %d communities (%s, seed %d), modularity %.4f',
+        formula = str(section['strength'])
+        logger.info('CSGCL: %d communities (%s, seed %d), %s %.4f',
                     int(self.strength_.numel()), self.community_algorithm(), seed,
+                    'modularity' if formula == 'modularity' else f'sum of {formula} strengths',
                     float(self.strength_.sum()))
 
     # ------------------------------------------------------------------ views and loss
