@@ -61,7 +61,8 @@ def main() -> None:
             'loss_epoch10': round(losses[min(9, len(losses) - 1)], 4),
             'loss_last': round(losses[-1], 4), 'loss_min': round(min(losses), 4),
             'flat_episodes': episodes, 'flat_epochs': sum(b - a + 1 for a, b in episodes),
-            's_per_epoch': round(statistics.median(h['seconds'] for h in fitted.history_[1:]), 3),
+            's_per_epoch': round(statistics.median(  # the first epoch carries the warm-up
+                h['seconds'] for h in fitted.history_[1:] or fitted.history_), 3),
         }), flush=True)
 
 
