@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import sys
@@ -51,6 +52,17 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def help_text(func: Callable[..., Any]) -> str:
+    """FUNC's docstring as ``--help`` text: each paragraph joined onto one line.
+
+    Typer's rich mode (0.29) keeps a docstring's single line breaks and then wraps again at the
+    terminal's width, so source lines of 95 columns left a short ragged line on every 80-column
+    terminal. Paragraphs (blank-line separated) stay apart; rich re-wraps each to fit.
+    """
+    paragraphs = inspect.cleandoc(func.__doc__ or '').split('\n\n')
+    return '\n\n'.join(' '.join(line.strip() for line in p.splitlines()) for p in paragraphs)
 
 
 def show_progress(quiet: bool) -> bool:

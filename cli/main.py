@@ -44,15 +44,12 @@ def version() -> None:
                f'torch_geometric {torch_geometric.__version__})')
 
 
-app.command('train')(train)
-app.command('evaluate')(evaluate)
-app.command('embed')(embed)
-app.command('communities')(communities)
+for _name, _command in (('train', train), ('evaluate', evaluate), ('embed', embed),
+                        ('communities', communities), ('bench', bench),
+                        ('leaderboard', leaderboard), ('plot', plot)):
+    app.command(_name, help=common.help_text(_command))(_command)
 app.add_typer(datasets_app, name='datasets', help='List datasets and their local status.')
 app.add_typer(methods_app, name='methods', help='List methods and show their configs.')
-app.command('bench')(bench)
-app.command('leaderboard')(leaderboard)
-app.command('plot')(plot)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from gcl.cli.main import app
@@ -18,6 +19,29 @@ def test_help_for_every_command():
         result = runner.invoke(app, [*args, '--help'])
         assert result.exit_code == 0, (args, result.output)
         assert 'Usage' in result.output
+
+
+def test_help_paragraphs_reflow_to_the_terminal():
+    """No command's help keeps a docstring's hard line breaks inside a paragraph.
+
+    Typer's rich mode keeps them and wraps again at the terminal's width, which left a short ragged
+    line ("prediction (edges") in `gcl train --help` on an 80-column terminal.
+    """
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, 'commands', {}).items():
+            yield from walk(sub, [*path, name])
+
+    commands = list(walk(typer.main.get_command(app), []))
+    assert len(commands) > 10
+    for path, command in commands:
+        for paragraph in (command.help or '').split('\n\n'):
+            assert '\n' not in paragraph.strip(), (path, paragraph)
+    narrow = CliRunner(env={'COLUMNS': '80'}).invoke(app, ['train', '--help'])
+    assert narrow.exit_code == 0
+    assert 'link prediction (edges held out' in ' '.join(narrow.output.split())
+    assert all(len(line.rstrip()) > 40 for line in narrow.output.splitlines()
+               if 'prediction (edges' in line)
 
 
 def test_train_cora_all_three_tasks_json(env):
