@@ -69,11 +69,13 @@ def bench(
     methods: Annotated[str | None, typer.Option(
         '--methods', '-m', help='Comma list, e.g. grace,gca (see `gcl methods list`).')] = None,
     datasets: Annotated[str | None, typer.Option(
-        '--datasets', '-d', help='Comma list, e.g. cora,citeseer,amazon-photo.')] = None,
+        '--datasets', '-d',
+        help='Comma list, e.g. cora,citeseer (see `gcl datasets list`).')] = None,
     seeds: Annotated[str | None, typer.Option(
         '--seeds', '-s', help='Seeds: 0-4, or 0,1,2.')] = None,
     suite: Annotated[Path | None, typer.Option(
-        help='A YAML suite (benchmarks/suites/*.yaml); options given here override it.')] = None,
+        help='A YAML suite (e.g. papers.yaml in the benchmarks/suites folder); options '
+             'given here override it.')] = None,
     tasks: Annotated[str | None, typer.Option(
         help='Comma list of node, cluster, link, link-transductive. Default: each config\'s '
              'eval.tasks.')] = None,
@@ -85,7 +87,8 @@ def bench(
     config: Annotated[Path | None, typer.Option(
         '--config', '-c', help='YAML layered over every shipped config.')] = None,
     results: Annotated[Path | None, typer.Option(
-        help='JSONL results file (default benchmarks/results/<suite name or bench>.jsonl).')
+        help='JSONL results file. Default: SUITE.jsonl (the suite\'s name), or bench.jsonl '
+             'without a suite, in benchmarks/results.')
     ] = None,
     out: Annotated[Path, typer.Option(help='Folder for run directories.')] = Path('runs/bench'),
     device: Annotated[str, typer.Option(help='auto, cpu, cuda, cuda:N')] = 'auto',
@@ -98,7 +101,7 @@ def bench(
         '--jobs', '-j',
         help='Groups run side by side, each in its own process with the cores shared out '
              '(torch threads // jobs). Whether that beats one job on all cores depends on the '
-             'CPU: benchmarks/bench_jobs.py measures it (README).')] = 1,
+             'CPU: the bench_jobs.py benchmark measures it (README).')] = 1,
     checkpoint_minutes: Annotated[float, typer.Option(
         help='Checkpoint each training this often (0: never); a killed cell started again '
              'resumes from its last checkpoint.')] = 10.0,

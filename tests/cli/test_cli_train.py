@@ -37,6 +37,9 @@ def test_help_paragraphs_reflow_to_the_terminal():
     for path, command in commands:
         for paragraph in (command.help or '').split('\n\n'):
             assert '\n' not in paragraph.strip(), (path, paragraph)
+    for path, _ in commands:   # at 80 columns no help text is cut off with an ellipsis
+        shown = CliRunner(env={'COLUMNS': '80'}).invoke(app, [*path, '--help'])
+        assert shown.exit_code == 0 and '…' not in shown.output, (path, shown.output)
     narrow = CliRunner(env={'COLUMNS': '80'}).invoke(app, ['train', '--help'])
     assert narrow.exit_code == 0
     assert 'link prediction (edges held out' in ' '.join(narrow.output.split())
