@@ -84,6 +84,27 @@ def _suggest(key: str, paths: list[str]) -> str:
     return f'valid options include: {", ".join(close)}'
 
 
+def _check_value(key: str, default: Any, value: Any) -> None:
+    """Raise when ``value`` cannot be what the option's ``default`` is (a number, a flag).
+
+    Without this a typo such as ``--set optim.lr=abc`` or ``--set loss.symmetric=maybe`` got
+    past the config and failed later inside torch with a traceback, or silently read a string as
+    True. Numbers written as text are kept (YAML reads ``1e-3`` as a string; the code calls
+    ``float``), and an integer option may take a list (``encoder.hidden``: layer sizes).
+    """
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise GCLConfigError(f'option {key!r} is a flag: give true or false, got {value!r}')
+    elif isinstance(default, (int, float)):
+        if isinstance(value, bool):
+            raise GCLConfigError(f'option {key!r} takes a number, got {value!r}')
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                raise GCLConfigError(f'option {key!r} takes a number, got {value!r}') from None
+
+
 def set_path(config: dict[str, Any], path: str, value: Any) -> None:
     """Set ``config['a']['b'] = value`` for ``path='a.b'``, creating free-form dicts."""
     node = config
@@ -105,6 +126,7 @@ def merge_config(schema: Mapping[str, Any], *layers: Mapping[str, Any] | None,
     each layer key's resolved dotted path (``'tau'`` -> ``'loss.tau'``).
     """
     result = copy.deepcopy(dict(schema))
+    defaults = flatten(schema)
     deferred: list[tuple[str, Any, GCLConfigError]] = []
     for layer in layers:
         if not layer:
@@ -115,6 +137,7 @@ def merge_config(schema: Mapping[str, Any], *layers: Mapping[str, Any] | None,
             except GCLConfigError as exc:
                 deferred.append((key, value, exc))
                 continue
+            _check_value(key, defaults.get(path), value)
             set_path(result, path, copy.deepcopy(value))
             if paths is not None:
                 paths[key] = path

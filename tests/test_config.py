@@ -43,6 +43,29 @@ def test_an_unknown_option_suggests_the_close_ones(key, hint):
         load_config('grace', 'cora', overrides={key: 1})
 
 
+@pytest.mark.parametrize('override, message', [
+    ('optim.lr=abc', "option 'optim.lr' takes a number, got 'abc'"),
+    ('lr=true', "option 'lr' takes a number, got True"),
+    ('loss.symmetric=maybe', "option 'loss.symmetric' is a flag: give true or false, got 'maybe'"),
+    ('loss.symmetric=1', "option 'loss.symmetric' is a flag"),
+])
+def test_a_value_of_the_wrong_kind_fails_when_the_config_is_read(override, message):
+    """Before, optim.lr=abc failed inside torch.optim with a traceback; a flag took any string."""
+    with pytest.raises(GCLConfigError, match=message):
+        load_config('gca', 'cora', overrides=parse_overrides([override]))
+
+
+@pytest.mark.parametrize('override, path, value', [
+    ('optim.lr=1e-3', ('optim', 'lr'), '1e-3'),        # YAML reads 1e-3 as text; still a number
+    ('encoder.hidden=[256,128]', ('encoder', 'hidden'), [256, 128]),   # layer sizes
+    ('optim.epochs=20', ('optim', 'epochs'), 20),
+    ('loss.symmetric=false', ('loss', 'symmetric'), False),
+])
+def test_values_of_the_right_kind_pass(override, path, value):
+    config = load_config('gca', 'cora', overrides=parse_overrides([override]))
+    assert config[path[0]][path[1]] == value
+
+
 def test_free_form_options_section():
     config = load_config('grace', 'cora', overrides={'data.options.num_nodes': 10})
     assert config['data']['options'] == {'num_nodes': 10}
