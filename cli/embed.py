@@ -12,7 +12,8 @@ from gcl.cli import common
 
 @common.handle_errors
 def embed(
-    output: Annotated[Path, typer.Option('--out', '-o', help='Output file: .pt, .npy or .csv.')],
+    output: Annotated[Path, typer.Option(
+        '--out', '-o', help='Output file: .pt (or .pth), .npy or .csv.')],
     method: Annotated[str, typer.Option('--method', '-m', help='See `gcl methods list`.')
                       ] = 'grace',
     dataset: Annotated[str | None, typer.Option(
@@ -37,10 +38,11 @@ def embed(
     from gcl.config import load_config, parse_overrides
     from gcl.methods import get_method
     from gcl.train.run import load_data
-    from gcl.utils.embeddings import save_embeddings
+    from gcl.utils.embeddings import check_embeddings_path, save_embeddings
     from gcl.utils.seed import seed_everything
 
     common.setup_logging(quiet)
+    check_embeddings_path(output)   # before training, not after it
     common.check_graph_source(dataset, edges, features=features, labels=labels)
     overrides = parse_overrides(set_ or [])
     if epochs is not None:

@@ -112,6 +112,11 @@ def test_datasets_and_methods_listing(env):
     (['train', '--method', 'grace', '--resume', 'missing.pt', '--epochs', '1'], 'does not exist'),
     (['evaluate', 'missing.pt', '--dataset', 'cora'], 'does not exist'),
     (['embed', '--out', 'z.pt', '--dataset', 'cora', '--edges', 'g.csv'], 'not both'),
+    # refused before training: it used to train, then write a torch zip archive named z.txt
+    (['embed', '--out', 'z.txt', '--dataset', 'cora'], "unknown embeddings format '.txt'"),
+    (['evaluate', 'z.tsv', '--dataset', 'cora'], "unknown embeddings format '.tsv'"),
+    # refused when the config is read: it used to die inside torch.optim with a traceback
+    (['train', '--method', 'grace', '--set', 'lr=abc'], "option 'lr' takes a number"),
 ])
 def test_errors_are_one_line_exit_2(env, args, match):
     result = runner.invoke(app, args)
