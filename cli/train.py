@@ -11,27 +11,6 @@ from rich.table import Table
 from gcl.cli import common
 
 
-def _seeds(values: list[str] | None) -> list[int]:
-    from gcl.errors import GCLConfigError
-
-    seeds: list[int] = []
-    for value in values or []:
-        for part in str(value).split(','):
-            part = part.strip()
-            if not part:
-                continue
-            try:
-                if '-' in part:
-                    low, high = part.split('-', 1)
-                    seeds.extend(range(int(low), int(high) + 1))
-                else:
-                    seeds.append(int(part))
-            except ValueError as exc:
-                raise GCLConfigError(f'--seed expects integers or ranges like 0-4, got {part!r}') \
-                    from exc
-    return seeds
-
-
 def _sweep_table(title: str, result: dict[str, Any]) -> Table:
     """One row per candidate: the swept values, RankMe per training graph, what it was run for."""
     table = Table(title=title, title_justify='left')
@@ -124,6 +103,7 @@ def train(
     the candidates comes first, and only the chosen point is evaluated (no test number exists
     for the others, so none can sway the choice).
     """
+    from gcl.bench.grid import parse_seeds
     from gcl.config import load_config, parse_overrides
     from gcl.errors import GCLConfigError
     from gcl.train.run import run
@@ -158,7 +138,7 @@ def train(
     else:
         base = load_config(method, dataset or 'cora', config_file=config, overrides=overrides)
     outputs = []
-    for one_seed in _seeds(seed) or [int(base['seed'])]:
+    for one_seed in parse_seeds(seed) or [int(base['seed'])]:
         cfg = dict(base, seed=one_seed)
         if grid:
             result = sweep(cfg, grid, root=root, out_dir=out, device=device,

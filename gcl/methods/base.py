@@ -204,6 +204,7 @@ class Method(ABC):
         self.device_ = resolve_device(device)
         self.git_commits_ = [git_commit() or 'unknown']
         precision = precision_name(self.config['train'].get('loss_precision'))  # fail early
+        _check_optim(self.config['optim'])   # before prepare(), which may take minutes
         start = time.perf_counter()
         data = data.to(self.device_)
         self.prepare(data)
@@ -316,6 +317,32 @@ class Method(ABC):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(seed={self.seed})'
+
+
+def _check_optim(optim: dict[str, Any]) -> None:
+    """Refuse optimiser settings no training can use, naming the option.
+
+    ``--set optim.lr=-1`` used to reach ``torch.optim.Adam`` (a traceback) and ``--epochs -3``
+    trained nothing and evaluated the initial encoder without a word. ``epochs: 0`` stays allowed:
+    it evaluates the untrained encoder, a baseline.
+    """
+    def number(key: str) -> float:
+        value = optim.get(key)
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        except (TypeError, ValueError):
+            raise GCLConfigError(f'optim.{key} must be a number, got {value!r}') from None
+
+    epochs, lr, weight_decay = number('epochs'), number('lr'), number('weight_decay')
+    if epochs < 0 or epochs != int(epochs):
+        raise GCLConfigError(f'optim.epochs must be a whole number >= 0, got {optim["epochs"]!r}')
+    if not 0 < lr < float('inf'):
+        raise GCLConfigError(f'optim.lr must be a positive number, got {optim["lr"]!r}')
+    if not 0 <= weight_decay < float('inf'):
+        raise GCLConfigError(f'optim.weight_decay must be 0 or more, got '
+                             f'{optim["weight_decay"]!r}')
 
 
 def _commits_after(earlier: Any, current: str) -> list[str]:

@@ -117,6 +117,12 @@ def test_datasets_and_methods_listing(env):
     (['evaluate', 'z.tsv', '--dataset', 'cora'], "unknown embeddings format '.tsv'"),
     # refused when the config is read: it used to die inside torch.optim with a traceback
     (['train', '--method', 'grace', '--set', 'lr=abc'], "option 'lr' takes a number"),
+    # refused before training: these used to reach torch.optim (a traceback), or ran seed 0 only /
+    # trained nothing and evaluated the initial encoder without a word
+    (['train', '--method', 'grace', '--set', 'optim.lr=-1'], 'optim.lr must be a positive'),
+    (['train', '--method', 'grace', '--set', 'weight_decay=-0.1'], 'optim.weight_decay must'),
+    (['train', '--method', 'grace', '--epochs', '-3'], 'optim.epochs must be a whole number'),
+    (['train', '--method', 'grace', '--seed', '4-2'], "ranges like 0-4, got '4-2'"),
 ])
 def test_errors_are_one_line_exit_2(env, args, match):
     result = runner.invoke(app, args)
