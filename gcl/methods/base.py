@@ -205,6 +205,7 @@ class Method(ABC):
         self.git_commits_ = [git_commit() or 'unknown']
         precision = precision_name(self.config['train'].get('loss_precision'))  # fail early
         _check_optim(self.config['optim'])   # before prepare(), which may take minutes
+        _check_widths(self.config.get('encoder') or {})
         start = time.perf_counter()
         data = data.to(self.device_)
         self.prepare(data)
@@ -343,6 +344,24 @@ def _check_optim(optim: dict[str, Any]) -> None:
     if not 0 <= weight_decay < float('inf'):
         raise GCLConfigError(f'optim.weight_decay must be 0 or more, got '
                              f'{optim["weight_decay"]!r}')
+
+
+def _check_widths(encoder: dict[str, Any]) -> None:
+    """Layer widths (``encoder.hidden``, ``first_hidden``, ``proj_hidden``, ``n_z``) are >= 1.
+
+    ``--set encoder.hidden=0`` used to fail deep inside a matrix product with an IndexError.
+    ``None`` keeps its meaning (the method's default width); ``hidden`` may be a list of widths.
+    """
+    for key in ('hidden', 'first_hidden', 'proj_hidden', 'n_z'):
+        value = encoder.get(key)
+        if value is None:
+            continue
+        widths = list(value) if key == 'hidden' and isinstance(value, (list, tuple)) else [value]
+        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1
+                                 for w in widths):
+            raise GCLConfigError(f'encoder.{key} must be a width >= 1'
+                                 f'{" (or a list of them)" if key == "hidden" else ""}, '
+                                 f'got {value!r}')
 
 
 def _commits_after(earlier: Any, current: str) -> list[str]:

@@ -123,6 +123,8 @@ def test_datasets_and_methods_listing(env):
     (['train', '--method', 'grace', '--set', 'weight_decay=-0.1'], 'optim.weight_decay must'),
     (['train', '--method', 'grace', '--epochs', '-3'], 'optim.epochs must be a whole number'),
     (['train', '--method', 'grace', '--seed', '4-2'], "ranges like 0-4, got '4-2'"),
+    (['train', '--method', 'grace', '--set', 'encoder.hidden=0'], 'encoder.hidden must be a width'),
+    (['train', '--method', 'pamc', '--set', 'encoder.hidden=[500,0]'], 'encoder.hidden must be'),
 ])
 def test_errors_are_one_line_exit_2(env, args, match):
     result = runner.invoke(app, args)
