@@ -34,7 +34,8 @@ def from_edge_index(edge_index: Tensor, x: Tensor | None = None, y: Tensor | Non
     """Make a ``Data`` from an edge list.
 
     Args:
-        edge_index: ``[2, E]`` integer node ids (0-based).
+        edge_index: ``[2, E]`` integer node ids (0-based); an ``[E, 2]`` list of pairs is
+            transposed (``E = 2`` is read as ``[2, E]``).
         x: ``[N, F]`` node features (float). ``None`` uses the identity ``[N, N]`` (only for small
             graphs) -- pass real features where you have them.
         y: ``[N]`` integer labels, optional (needed only by the node and cluster evaluations).

@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 
 from gcl.config import flatten, merge_config
 from gcl.data.validate import check_graph
-from gcl.errors import GCLConfigError, NotFittedError
+from gcl.errors import GCLConfigError, GCLDataError, NotFittedError
 from gcl.kernels.exp_cache import release_exp_cache
 from gcl.kernels.gemm import loss_precision, precision_name
 from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
@@ -84,6 +84,8 @@ class Method(ABC):
         model_: the trained ``nn.Module`` (``model_.encoder`` embeds).
         history_: per-epoch ``{'epoch', 'loss', 'seconds', ...}``.
         fit_seconds_: wall time of ``fit`` (with the earlier fits a resumed one continues).
+        n_features_in_: the node-feature width ``F`` of the graph it was fitted on (sklearn's
+            name); :meth:`embed` refuses a graph of another width.
         git_commits_: the gcl commits the training ran under, oldest first (more than one when
             a fit resumed a checkpoint written under other code).
     """
@@ -253,6 +255,7 @@ class Method(ABC):
         self.model_ = model
         self.optimizer_ = optimizer
         self.history_ = history
+        self.n_features_in_ = _feature_width(data)
         self.fit_seconds_ = prior_seconds + time.perf_counter() - start
         if checkpoint_path is not None:
             self.save(checkpoint_path)
@@ -263,6 +266,11 @@ class Method(ABC):
         """Encoder output on the un-augmented ``data``: a CPU float tensor ``[N, D]``."""
         model = self._fitted()
         check_graph(data, warn_isolated=False)  # fit already said so
+        fitted, width = getattr(self, 'n_features_in_', None), _feature_width(data)
+        if fitted is not None and width is not None and width != fitted:
+            raise GCLDataError(f'this {type(self).__name__} was fitted on {fitted} node features, '
+                               f'but this graph has {width}; embed graphs with the same feature '
+                               'columns, or fit again')
         model.eval()
         z = self.encode(model, data.to(self.device_))
         return z.detach().float().cpu()
@@ -303,6 +311,7 @@ class Method(ABC):
             raise GCLConfigError(f'{path} does not fit this data: {str(exc)[:200]}') from exc
         method.load_extra_state(state.get('extra') or {})
         method.model_ = model
+        method.n_features_in_ = _feature_width(data)
         method.history_ = list((state.get('extra') or {}).get('history', []))
         commits = (state.get('extra') or {}).get('git_commits')
         if isinstance(commits, list) and commits:
@@ -318,6 +327,12 @@ class Method(ABC):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(seed={self.seed})'
+
+
+def _feature_width(data: Data) -> int | None:
+    """``F`` of ``data.x [N, F]`` (dense or sparse), or ``None`` for a graph without features."""
+    x = getattr(data, 'x', None)
+    return int(x.size(1)) if isinstance(x, Tensor) and x.dim() == 2 else None
 
 
 def _check_optim(optim: dict[str, Any]) -> None:

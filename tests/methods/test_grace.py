@@ -6,7 +6,13 @@ import pytest
 import torch
 
 import gcl
-from gcl.errors import GCLCheckpointError, GCLConfigError, NotFittedError, TrainingDivergedError
+from gcl.errors import (
+    GCLCheckpointError,
+    GCLConfigError,
+    GCLDataError,
+    NotFittedError,
+    TrainingDivergedError,
+)
 from gcl.methods import GRACE, get_method
 from gcl.train import load_checkpoint
 
@@ -63,6 +69,23 @@ def test_checkpoint_save_load_roundtrip(sbm_graph, tmp_path):
     path = model.save(tmp_path / 'model.pt')
     again = GRACE.load(path, sbm_graph)
     torch.testing.assert_close(again.embed(sbm_graph), model.embed(sbm_graph))
+
+
+def test_embedding_a_graph_of_another_feature_width_is_refused(sbm_graph, tmp_path):
+    """It used to fail inside a matrix product with numpy's gufunc message."""
+    model = GRACE(hidden=8, epochs=1, random_state=0).fit(sbm_graph)
+    other = sbm_graph.clone()
+    other.x = torch.cat([other.x, other.x[:, :3]], dim=1)
+    width = sbm_graph.num_features
+    assert model.n_features_in_ == width
+    with pytest.raises(GCLDataError, match=f'fitted on {width} node features, but this graph '
+                                           f'has {width + 3}'):
+        model.embed(other)
+    again = GRACE.load(model.save(tmp_path / 'model.pt'), sbm_graph)   # a loaded one knows too
+    with pytest.raises(GCLDataError, match='fitted on'):
+        again.embed(other)
+    with pytest.raises(GCLConfigError, match='optim.lr must be a positive number'):
+        GRACE(lr=0.0, epochs=1).fit(sbm_graph)
 
 
 def test_unsafe_or_foreign_checkpoints_are_refused(tmp_path, sbm_graph):
