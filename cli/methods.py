@@ -43,8 +43,9 @@ def list_(fmt: Annotated[str, typer.Option('--format', help='table or json')] = 
 @common.handle_errors
 def show(
     name: Annotated[str, typer.Argument(help='Method name.')],
-    dataset: Annotated[str, typer.Option('--dataset', '-d', help='Resolve for this dataset.')
-                       ] = 'cora',
+    dataset: Annotated[str, typer.Option(
+        '--dataset', '-d', help='Resolve for this dataset (`custom`: your own graph files).'
+    )] = 'cora',
     config: Annotated[Path | None, typer.Option('--config', '-c')] = None,
     set_: Annotated[list[str] | None, typer.Option('--set', help='key=value override.')] = None,
 ) -> None:
@@ -52,6 +53,9 @@ def show(
     import yaml
 
     from gcl.config import load_config, parse_overrides
+    from gcl.data.catalog import get_spec
 
+    if dataset != 'custom':
+        get_spec(dataset)   # an unknown name fails here, as in `gcl train`, not as a custom graph
     cfg = load_config(name, dataset, config_file=config, overrides=parse_overrides(set_ or []))
     typer.echo(yaml.safe_dump(cfg, sort_keys=False).rstrip())

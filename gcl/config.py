@@ -218,11 +218,22 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line: ``'line 2, column 1: expected the node content, ...'``.
+
+    ``str(exc)`` spans four lines with a caret drawing, which broke the CLI's one-line errors.
+    """
+    mark = getattr(exc, 'problem_mark', None)
+    problem = getattr(exc, 'problem', None) or ' '.join(str(exc).split())
+    where = f'line {mark.line + 1}, column {mark.column + 1}: ' if mark is not None else ''
+    return f'{where}{problem}'
+
+
 def _read_yaml(path: Path | Any) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise GCLConfigError(f'{path}: not valid YAML ({exc})') from exc
+        raise GCLConfigError(f'{path}: not valid YAML ({yaml_problem(exc)})') from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

@@ -354,17 +354,12 @@ def plot_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = Non
     Raises:
         GCLDataError: not a run directory, or nothing to draw.
     """
-    import yaml
-
+    from gcl.train.rescore import read_run_config
     from gcl.utils.io import read_jsonl
 
     run_dir = Path(run_dir)
     history_file = run_dir / 'history.jsonl'
-    config_file = run_dir / 'config.yaml'
-    if not run_dir.is_dir() or not config_file.is_file():
-        raise GCLDataError(f'{run_dir} is not a run directory (no config.yaml); pass a folder '
-                           'that `gcl train` or `gcl bench` wrote, e.g. runs/grace-cora-seed0-...')
-    config = yaml.safe_load(config_file.read_text()) or {}
+    config = read_run_config(run_dir)   # clear errors for a missing, malformed or foreign one
     out = Path(out_dir) if out_dir is not None else run_dir / 'figures'
     title = f"{config.get('method', '?')} on {config.get('dataset', '?')}, " \
             f"seed {config.get('seed', '?')}"

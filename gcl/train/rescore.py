@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from gcl.config import yaml_problem
 from gcl.errors import GCLConfigError, GCLDataError
 from gcl.train.loop import flat_episodes
 from gcl.train.record import data_checksum, make_record
@@ -37,11 +38,12 @@ def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     run_dir = Path(run_dir)
     path = run_dir / 'config.yaml'
     if not path.is_file():
-        raise GCLDataError(f'{run_dir} is not a run directory (no config.yaml)')
+        raise GCLDataError(f'{run_dir} is not a run directory (no config.yaml); pass a folder '
+                           'that `gcl train` or `gcl bench` wrote, e.g. runs/grace-cora-seed0-...')
     try:
         config = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise GCLDataError(f'{path} is not valid YAML ({exc})') from exc
+        raise GCLDataError(f'{path} is not valid YAML ({yaml_problem(exc)})') from exc
     missing = [k for k in ('method', 'dataset', 'seed', 'eval', 'optim') if
                not isinstance(config, dict) or k not in config]
     if missing:

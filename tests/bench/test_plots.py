@@ -120,7 +120,7 @@ def test_plot_run_directory(tmp_path, data_root, monkeypatch):
     run_dir.mkdir()
     (run_dir / 'config.yaml').write_text(yaml.safe_dump(
         {'method': 'grace', 'dataset': 'cora', 'seed': 0, 'data': {'normalize_features': True},
-         'train': {'select': 'rankme'}}))
+         'train': {'select': 'rankme'}, 'eval': {}, 'optim': {}}))
     history = [{'epoch': e, 'loss': 8.0 - e / 10, 'rankme': 30.0 + (e == 3)} for e in (1, 2, 3, 4)]
     (run_dir / 'history.jsonl').write_text(''.join(json.dumps(h) + '\n' for h in history))
     torch.save({'embeddings': torch.randn(2708, 8)}, run_dir / 'embeddings.pt')
@@ -128,4 +128,7 @@ def test_plot_run_directory(tmp_path, data_root, monkeypatch):
     _check(drawn['curves'], run_dir / 'figures' / 'curves')
     _check(drawn['map'], run_dir / 'figures' / 'embedding_map')
     with pytest.raises(GCLDataError, match='not a run directory'):
+        plot_run(tmp_path)
+    (tmp_path / 'config.yaml').write_text('garbage: [\n')   # it was a yaml traceback
+    with pytest.raises(GCLDataError, match=r'not valid YAML \(line 2, column 1: expected'):
         plot_run(tmp_path)

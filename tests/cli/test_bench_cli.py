@@ -115,7 +115,7 @@ def test_plot_command(env):
     run_dir = env / 'run'
     run_dir.mkdir()
     (run_dir / 'config.yaml').write_text(yaml.safe_dump({'method': 'grace', 'dataset': 'cora',
-                                                         'seed': 0}))
+                                                         'seed': 0, 'eval': {}, 'optim': {}}))
     (run_dir / 'history.jsonl').write_text(
         ''.join(json.dumps({'epoch': e, 'loss': 1.0 / e, 'rankme': 10.0 + e}) + '\n'
                 for e in range(1, 6)))

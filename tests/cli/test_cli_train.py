@@ -125,6 +125,8 @@ def test_datasets_and_methods_listing(env):
     (['train', '--method', 'grace', '--seed', '4-2'], "ranges like 0-4, got '4-2'"),
     (['train', '--method', 'grace', '--set', 'encoder.hidden=0'], 'encoder.hidden must be a width'),
     (['train', '--method', 'pamc', '--set', 'encoder.hidden=[500,0]'], 'encoder.hidden must be'),
+    # it printed a config for 'nope' as if it were a custom graph
+    (['methods', 'show', 'grace', '--dataset', 'nope'], "unknown dataset 'nope'"),
 ])
 def test_errors_are_one_line_exit_2(env, args, match):
     result = runner.invoke(app, args)
