@@ -209,7 +209,7 @@ class Method(ABC):
         _check_optim(self.config['optim'])   # before prepare(), which may take minutes
         _check_widths(self.config.get('encoder') or {})
         start = time.perf_counter()
-        data = data.to(self.device_)
+        data = float32_features(data).to(self.device_)
         self.prepare(data)
         model = self.build(data).to(self.device_)
         optimizer = torch.optim.Adam(model.parameters(), lr=float(self.config['optim']['lr']),
@@ -272,7 +272,7 @@ class Method(ABC):
                                f'but this graph has {width}; embed graphs with the same feature '
                                'columns, or fit again')
         model.eval()
-        z = self.encode(model, data.to(self.device_))
+        z = self.encode(model, float32_features(data).to(self.device_))
         return z.detach().float().cpu()
 
     def save(self, path: str | Path) -> Path:
@@ -302,7 +302,7 @@ class Method(ABC):
         state = load_checkpoint(path, method=cls.name)
         method = cls(state['config'])
         method.device_ = resolve_device(device)
-        data = data.to(method.device_)
+        data = float32_features(data).to(method.device_)
         method.prepare(data)
         model = method.build(data).to(method.device_)
         try:
@@ -327,6 +327,21 @@ class Method(ABC):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(seed={self.seed})'
+
+
+def float32_features(data: Data) -> Data:
+    """``data`` with float64 / float16 / bfloat16 features as float32, the caller's untouched.
+
+    The encoders' weights are float32; features from numpy arrive as float64 and used to stop
+    the first matrix product with a dtype RuntimeError. A shallow copy gets the cast ``x``.
+    """
+    x = getattr(data, 'x', None)
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.dtype == torch.float32:
+        return data
+    logger.info('node features are %s; training on a float32 copy', str(x.dtype).split('.')[-1])
+    data = copy.copy(data)
+    data.x = x.float()
+    return data
 
 
 def _feature_width(data: Data) -> int | None:
