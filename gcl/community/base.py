@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from gcl.errors import GCLDataError, NotFittedError
+from gcl.errors import GCLConfigError, GCLDataError, NotFittedError
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,8 @@ class CommunityDetector(ABC):
         """Detect communities in a ``Data`` or ``(edge_index, num_nodes)``; returns ``self``."""
         from gcl.community.modularity import modularity
 
+        if hasattr(self, 'resolution'):        # checked here, as sklearn checks at fit
+            self._check_resolution()
         edge_index, num_nodes = as_graph(data)
         start = time.perf_counter()
         raw = self._detect(edge_index, num_nodes)
@@ -160,6 +162,18 @@ class CommunityDetector(ABC):
         logger.info('%s: %d communities, modularity %.4f, %.2fs', self.name,
                     self.num_communities_, self.modularity_, self.fit_seconds_)
         return self
+
+    def _check_resolution(self) -> None:
+        """The resolution :math:`\\gamma` is a number > 0 (``resolution='abc'`` died in a float
+        conversion deep in python-louvain; ``-1`` quietly returned one community)."""
+        value = self.resolution
+        try:
+            gamma = float(value) if not isinstance(value, bool) else float('nan')
+        except (TypeError, ValueError):
+            gamma = float('nan')
+        if not 0 < gamma < float('inf'):
+            raise GCLConfigError(f'{type(self).__name__}: resolution must be a number > 0, got '
+                                 f'{value!r}')
 
     def fit_predict(self, data: GraphLike) -> Tensor:
         """``fit(data).labels_``: community ids, LongTensor ``[N]``."""
@@ -177,8 +191,6 @@ class CommunityDetector(ABC):
 
     def set_params(self, **params: Any) -> CommunityDetector:
         """Set constructor arguments by name; unknown names raise ``GCLConfigError``."""
-        from gcl.errors import GCLConfigError
-
         valid = self._param_names()
         for key, value in params.items():
             if key not in valid:

@@ -68,6 +68,15 @@ def test_resolution_changes_granularity(cls):
         assert cls(resolution=0.05, random_state=0).fit(data).num_communities_ < 4
 
 
+@pytest.mark.parametrize('cls', [C.Louvain, C.Leiden])
+@pytest.mark.parametrize('resolution', [-1.0, 0, 'abc', float('nan'), True])
+def test_resolution_must_be_a_positive_number(cls, resolution):
+    """'abc' died in a float conversion inside python-louvain; -1 quietly gave one community."""
+    data, _ = planted_partition(0)
+    with pytest.raises(GCLConfigError, match='resolution must be a number > 0'):
+        cls(resolution=resolution, random_state=0).fit(data)
+
+
 def test_leiden_missing_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, 'leidenalg', None)
     data, _ = planted_partition(0)
