@@ -99,7 +99,8 @@ def stage_raw_files(spec: DatasetSpec, source: Path, raw_dir: Path) -> None:
         expected = spec.shipped.get(name)
         if expected is not None and _sha256(source / name) != expected:
             raise GCLDataError(f'{source / name} is corrupted or truncated: its sha256 differs '
-                               f'from the catalog; copy it again (see datasets/{spec.display}.md)')
+                               f'from the catalog; copy it again from its source (`gcl datasets '
+                               f'info {spec.name}` shows it)')
     raw_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=raw_dir) as tmp:
         tmp_path = Path(tmp)
