@@ -45,7 +45,7 @@ def evaluate(
     labelled so, for comparison with CSGCL's tables only.
     """
     from gcl.data import load_dataset
-    from gcl.errors import GCLConfigError
+    from gcl.errors import GCLConfigError, GCLDataError
     from gcl.eval import evaluate as evaluate_embeddings
     from gcl.train.rescore import read_run_config, rescore_run
     from gcl.utils.embeddings import load_embeddings
@@ -55,6 +55,8 @@ def evaluate(
     if 'link' in task_list:
         raise GCLConfigError('link prediction needs edges held out before training; run '
                              '`gcl train --tasks link` instead')
+    if not source.exists():
+        raise GCLDataError(f'{source} does not exist; pass a run directory or an embeddings file')
     if source.is_dir():
         trained_on = read_run_config(source)['dataset']
         if dataset is not None and dataset != trained_on:

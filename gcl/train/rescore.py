@@ -139,6 +139,10 @@ def rescore_run(run_dir: str | os.PathLike, tasks: Sequence[str], *,
         config['eval']['node_protocol'] = names[0] if len(names) == 1 else names
     if repeats is not None:
         config['eval']['repeats'] = int(repeats)
+    if not (Path(run_dir) / 'embeddings.pt').is_file():
+        raise GCLDataError(f'{run_dir} has no embeddings.pt: the run did not finish (a .partial-* '
+                           'folder is one in progress or interrupted: the same `gcl bench` '
+                           'command resumes its cell, `gcl train --resume CHECKPOINT` a run)')
     z = load_embeddings(run_dir / 'embeddings.pt')
     data = load_data(config, root)
     start = time.perf_counter()

@@ -111,10 +111,11 @@ def test_datasets_and_methods_listing(env):
     (['train', '--method', 'grace', '--device', 'cuda:7'], 'cuda'),
     (['train', '--method', 'grace', '--resume', 'missing.pt', '--epochs', '1'], 'does not exist'),
     (['evaluate', 'missing.pt', '--dataset', 'cora'], 'does not exist'),
+    (['evaluate', 'runs/misspelt-run'], 'does not exist'),    # it asked for --dataset instead
     (['embed', '--out', 'z.pt', '--dataset', 'cora', '--edges', 'g.csv'], 'not both'),
     # refused before training: it used to train, then write a torch zip archive named z.txt
     (['embed', '--out', 'z.txt', '--dataset', 'cora'], "unknown embeddings format '.txt'"),
-    (['evaluate', 'z.tsv', '--dataset', 'cora'], "unknown embeddings format '.tsv'"),
+    (['evaluate', __file__, '--dataset', 'cora'], "unknown embeddings format '.py'"),
     # refused when the config is read: it used to die inside torch.optim with a traceback
     (['train', '--method', 'grace', '--set', 'lr=abc'], "option 'lr' takes a number"),
     # refused before training: these used to reach torch.optim (a traceback), or ran seed 0 only /

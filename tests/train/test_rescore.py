@@ -81,6 +81,11 @@ def test_errors(finished, data_root, tmp_path):
     (tmp_path / 'config.yaml').write_text('method: grace\n')
     with pytest.raises(GCLDataError, match='missing'):
         rescore_run(tmp_path, ['node'], root=data_root)
+    unfinished = tmp_path / '.partial-grace-cora-seed3'     # config written, no embeddings yet
+    unfinished.mkdir()
+    shutil.copy(finished['run_dir'] / 'config.yaml', unfinished / 'config.yaml')
+    with pytest.raises(GCLDataError, match='no embeddings.pt: the run did not finish'):
+        rescore_run(unfinished, ['node'], root=data_root)
 
 
 def test_cli_records_and_refuses_files(finished, data_root, tmp_path, monkeypatch):
