@@ -23,8 +23,8 @@ import yaml
 
 from gcl.errors import GCLConfigError
 
-__all__ = ['merge_config', 'load_config', 'apply_overrides', 'parse_overrides', 'shipped_config',
-           'flatten', 'set_path', 'leaf_paths', 'shipped_config_names']
+__all__ = ['as_number', 'merge_config', 'load_config', 'apply_overrides', 'parse_overrides',
+           'shipped_config', 'flatten', 'set_path', 'leaf_paths', 'shipped_config_names']
 
 # Keys that may hold free-form dicts (no schema check below them).
 _FREE_SECTIONS = {'options'}
@@ -84,6 +84,17 @@ def _suggest(key: str, paths: list[str]) -> str:
     return f'valid options include: {", ".join(close)}'
 
 
+def as_number(value: Any) -> float | None:
+    """``value`` as a float when it is a number or a number written as text; ``None`` otherwise
+    (``True``/``False`` are flags, not numbers, although Python would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _check_value(key: str, default: Any, value: Any) -> None:
     """Raise when ``value`` cannot be what the option's ``default`` is (a number, a flag).
 
@@ -95,14 +106,9 @@ def _check_value(key: str, default: Any, value: Any) -> None:
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise GCLConfigError(f'option {key!r} is a flag: give true or false, got {value!r}')
-    elif isinstance(default, (int, float)):
-        if isinstance(value, bool):
-            raise GCLConfigError(f'option {key!r} takes a number, got {value!r}')
-        if isinstance(value, str):
-            try:
-                float(value)
-            except ValueError:
-                raise GCLConfigError(f'option {key!r} takes a number, got {value!r}') from None
+    elif isinstance(default, (int, float)) and isinstance(value, (bool, str)) and \
+            as_number(value) is None:
+        raise GCLConfigError(f'option {key!r} takes a number, got {value!r}')
 
 
 def set_path(config: dict[str, Any], path: str, value: Any) -> None:

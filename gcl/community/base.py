@@ -166,14 +166,12 @@ class CommunityDetector(ABC):
     def _check_resolution(self) -> None:
         """The resolution :math:`\\gamma` is a number > 0 (``resolution='abc'`` died in a float
         conversion deep in python-louvain; ``-1`` quietly returned one community)."""
-        value = self.resolution
-        try:
-            gamma = float(value) if not isinstance(value, bool) else float('nan')
-        except (TypeError, ValueError):
-            gamma = float('nan')
-        if not 0 < gamma < float('inf'):
+        from gcl.config import as_number
+
+        gamma = as_number(self.resolution)
+        if gamma is None or not 0 < gamma < float('inf'):
             raise GCLConfigError(f'{type(self).__name__}: resolution must be a number > 0, got '
-                                 f'{value!r}')
+                                 f'{self.resolution!r}')
 
     def fit_predict(self, data: GraphLike) -> Tensor:
         """``fit(data).labels_``: community ids, LongTensor ``[N]``."""

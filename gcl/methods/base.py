@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from gcl.config import flatten, merge_config
+from gcl.config import as_number, flatten, merge_config
 from gcl.data.validate import check_graph
 from gcl.errors import GCLConfigError, GCLDataError, NotFittedError
 from gcl.kernels.exp_cache import release_exp_cache
@@ -209,7 +209,7 @@ class Method(ABC):
         _check_optim(self.config['optim'])   # before prepare(), which may take minutes
         _check_widths(self.config.get('encoder') or {})
         start = time.perf_counter()
-        data = float32_features(data).to(self.device_)
+        data = self._input(data)
         self.prepare(data)
         model = self.build(data).to(self.device_)
         optimizer = torch.optim.Adam(model.parameters(), lr=float(self.config['optim']['lr']),
@@ -272,7 +272,7 @@ class Method(ABC):
                                f'but this graph has {width}; embed graphs with the same feature '
                                'columns, or fit again')
         model.eval()
-        z = self.encode(model, float32_features(data).to(self.device_))
+        z = self.encode(model, self._input(data))
         return z.detach().float().cpu()
 
     def save(self, path: str | Path) -> Path:
@@ -302,7 +302,7 @@ class Method(ABC):
         state = load_checkpoint(path, method=cls.name)
         method = cls(state['config'])
         method.device_ = resolve_device(device)
-        data = float32_features(data).to(method.device_)
+        data = method._input(data)
         method.prepare(data)
         model = method.build(data).to(method.device_)
         try:
@@ -317,6 +317,11 @@ class Method(ABC):
         if isinstance(commits, list) and commits:
             method.git_commits_ = [str(c) for c in commits]
         return method
+
+    def _input(self, data: Data) -> Data:
+        """``data`` as every fit, embed and prediction reads it: float32 features, on the
+        method's device (:func:`float32_features`)."""
+        return float32_features(data).to(self.device_)
 
     def _fitted(self) -> nn.Module:
         model = getattr(self, 'model_', None)
@@ -358,13 +363,10 @@ def _check_optim(optim: dict[str, Any]) -> None:
     it evaluates the untrained encoder, a baseline.
     """
     def number(key: str) -> float:
-        value = optim.get(key)
-        try:
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)
-        except (TypeError, ValueError):
-            raise GCLConfigError(f'optim.{key} must be a number, got {value!r}') from None
+        value = as_number(optim.get(key))
+        if value is None:
+            raise GCLConfigError(f'optim.{key} must be a number, got {optim.get(key)!r}')
+        return value
 
     epochs, lr, weight_decay = number('epochs'), number('lr'), number('weight_decay')
     if epochs < 0 or epochs != int(epochs):

@@ -65,7 +65,7 @@ from gcl.encoders import GCNEncoder, ProjectionHead
 from gcl.errors import GCLConfigError
 from gcl.kernels.sparse_features import SparseFeatures
 from gcl.losses.resc import ReSC
-from gcl.methods.base import COMMON_DEFAULTS, Method, float32_features
+from gcl.methods.base import COMMON_DEFAULTS, Method
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ class GCooL(Method):
         ``normalize(g(z))`` to the learnt centres."""
         model = self._fitted()
         model.eval()
-        data = float32_features(data).to(self.device_)
+        data = self._input(data)
         z = self.encode(model, data)
         cfg = self._community()
         r = soft_assignment(model.head(z), model.centers, float(self.config['loss']['tau']),

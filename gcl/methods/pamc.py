@@ -40,7 +40,7 @@ from torch_geometric.data import Data
 
 from gcl.errors import GCLConfigError, GCLDataError
 from gcl.losses.pamc import pamc_block_loss
-from gcl.methods.base import COMMON_DEFAULTS, Method, float32_features
+from gcl.methods.base import COMMON_DEFAULTS, Method
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ class PamC(Method):
         """Cluster ids :math:`\\arg\\max_k q_{ik}` of the trained model, ``[N]`` (CPU long)."""
         model = self._fitted()
         model.eval()
-        data = float32_features(data).to(self.device_)
+        data = self._input(data)
         q = soft_assignment(model.encoder(data.x), model.cluster,
                             float(self.config['cluster']['v']))
         return q.argmax(dim=1).cpu()
