@@ -42,11 +42,18 @@ def git_commit() -> str | None:
 
 
 def environment() -> dict[str, Any]:
-    """Versions and machine facts written into every record."""
+    """Versions and machine facts written into every record.
+
+    ``cpu`` (the CPU model) and ``cpu_gemm`` (the library CPU products ran in,
+    :func:`gcl.kernels.gemm.cpu_gemm_backend`) are there because a CPU run's speed depends on
+    both (the same CSGCL epoch took 4.6-5.2 s on one 2-core host and 9.7 s on another) and its
+    last float32 bits on the second.
+    """
     import sklearn
     import torch_geometric
 
     from gcl import __version__
+    from gcl.kernels.gemm import cpu_gemm_backend, cpuinfo
 
     return {
         'gcl': __version__,
@@ -56,6 +63,8 @@ def environment() -> dict[str, Any]:
         'python': platform.python_version(),
         'platform': platform.platform(terse=True),
         'threads': torch.get_num_threads(),
+        'cpu': cpuinfo('model name') or platform.processor() or None,
+        'cpu_gemm': cpu_gemm_backend(),
     }
 
 
