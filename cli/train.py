@@ -76,7 +76,9 @@ def train(
     out: Annotated[Path, typer.Option(help='Folder for run directories.')] = Path('runs'),
     results: Annotated[Path | None, typer.Option(
         help='JSONL file to append results to (default OUT/results.jsonl).')] = None,
-    resume: Annotated[Path | None, typer.Option(help='Continue from a checkpoint.pt.')] = None,
+    resume: Annotated[Path | None, typer.Option(
+        help="Continue from a checkpoint.pt, under its own settings (give its run's config.yaml "
+             'with --config).')] = None,
     select: Annotated[str | None, typer.Option(
         help='Which epoch to keep: last (default) or rankme (the highest RankMe in the second '
              'half of training, chosen without labels; sets train.select, see '
@@ -137,8 +139,11 @@ def train(
         base['dataset'] = name
     else:
         base = load_config(method, dataset or 'cora', config_file=config, overrides=overrides)
+    seeds = parse_seeds(seed) or [int(base['seed'])]
+    if resume is not None and len(seeds) > 1:
+        raise GCLConfigError('--resume continues one training; give one --seed (or none)')
     outputs = []
-    for one_seed in parse_seeds(seed) or [int(base['seed'])]:
+    for one_seed in seeds:
         cfg = dict(base, seed=one_seed)
         if grid:
             result = sweep(cfg, grid, root=root, out_dir=out, device=device,

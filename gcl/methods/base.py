@@ -22,7 +22,7 @@ from torch_geometric.data import Data
 
 from gcl.config import as_number, flatten, merge_config
 from gcl.data.validate import check_graph
-from gcl.errors import GCLConfigError, GCLDataError, NotFittedError
+from gcl.errors import GCLConfigError, GCLDataError, GCLError, NotFittedError
 from gcl.kernels.exp_cache import release_exp_cache
 from gcl.kernels.gemm import loss_precision, precision_name
 from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
@@ -37,6 +37,11 @@ from gcl.utils.seed import seed_everything
 logger = logging.getLogger(__name__)
 
 __all__ = ['Method', 'COMMON_DEFAULTS']
+
+#: config keys (prefixes of the dotted paths) that may differ between a checkpoint and the fit
+#: resuming it: they choose how the result is evaluated or saved, not what is trained
+RESUME_MAY_DIFFER: tuple[str, ...] = ('eval.', 'provenance', 'train.checkpoint_every',
+                                      'train.select', 'train.rankme_every', 'train.probe_every')
 
 COMMON_DEFAULTS: dict[str, Any] = {
     'method': '',
@@ -196,7 +201,9 @@ class Method(ABC):
         """Train on ``data`` (validated first) and return ``self``.
 
         ``resume_from`` continues a checkpoint written by an earlier ``fit`` of the same method
-        (model, optimiser, RNG, epoch, history and training time restored), so an interrupted fit
+        and settings (another seed, dataset or training option is refused, naming it; see
+        :meth:`_check_resume`), restoring model, optimiser, RNG, epoch, history and training
+        time, and sets ``resumed_from_epoch_`` (``None`` without it), so an interrupted fit
         resumed from its last checkpoint ends with the same model as an uninterrupted one.
         ``checkpoint_path`` receives a checkpoint every ``train.checkpoint_every`` epochs, after
         any epoch ending ``checkpoint_seconds`` (if > 0) after the previous one, and at the end.
@@ -219,6 +226,7 @@ class Method(ABC):
         history: list[dict[str, Any]] = []
         if resume_from is not None:
             state = load_checkpoint(resume_from, method=self.name)
+            self._check_resume(resume_from, state)
             try:
                 model.load_state_dict(state['state_dict'])
             except RuntimeError as exc:
@@ -238,6 +246,7 @@ class Method(ABC):
                 torch.cuda.set_rng_state_all(state['cuda_rng'])
             start_epoch = int(state['epoch']) + 1
             logger.info('resuming %s from epoch %d', self.name, start_epoch)
+        self.resumed_from_epoch_ = start_epoch - 1 if resume_from is not None else None
         epochs = int(self.config['optim']['epochs'])
         with loss_precision(precision), keep_subnormals_out(optimizer):
             history += fit_loop(self, model, data, optimizer, epochs=epochs,
@@ -260,6 +269,47 @@ class Method(ABC):
         if checkpoint_path is not None:
             self.save(checkpoint_path)
         return self
+
+    def _check_resume(self, path: str | Path, state: dict[str, Any]) -> None:
+        """Refuse to continue a checkpoint trained with other settings.
+
+        Epochs 1..k ran under the checkpoint's config; continuing them under another seed, loss,
+        augmentation or dataset gives a model no single config describes, while the run's record
+        would name this one. Only evaluation and bookkeeping options may differ
+        (:data:`RESUME_MAY_DIFFER`), and ``optim.epochs`` (training continues to the new count,
+        with a warning when it changed, since schedules such as gCooL's depend on it).
+        """
+        done, epochs = int(state.get('epoch', 0)), int(self.config['optim']['epochs'])
+        if done > epochs:
+            raise GCLConfigError(f'{path} is at epoch {done}, past the {epochs} epochs asked for; '
+                                 f'give at least --epochs {done} (optim.epochs) to continue it')
+        saved = state.get('config')
+        if not isinstance(saved, dict):
+            return  # a checkpoint without its config: nothing to compare
+        try:
+            saved = type(self)(saved).config  # over this gcl's defaults (options added since)
+        except GCLError:
+            pass
+        ours, theirs = flatten(self.config), flatten(saved)
+        first = ('dataset', 'seed')  # the likeliest slips, named before the rest
+        differ = [key for key in [*first, *sorted(set(ours) | set(theirs) - set(first))]
+                  if ours.get(key) != theirs.get(key)
+                  and not key.startswith(RESUME_MAY_DIFFER) and key != 'optim.epochs']
+        if differ:
+            shown = ', '.join(f'{key} {theirs.get(key)!r} (here {ours.get(key)!r})'
+                              for key in differ[:5])
+            more = f' and {len(differ) - 5} more' if len(differ) > 5 else ''
+            config_file = Path(path).parent / 'config.yaml'
+            how = (f'gcl train -m {self.name} -d {theirs.get("dataset")} --config {config_file} '
+                   f'--resume {path}' if config_file.is_file() else
+                   f"{type(self).__name__}(load_checkpoint(path)['config']).fit(data, "
+                   'resume_from=path)')
+            raise GCLConfigError(f'{path} was trained with other settings: {shown}{more}. Resume '
+                                 f"with the checkpoint's own config ({how}), or train afresh.")
+        if ours.get('optim.epochs') != theirs.get('optim.epochs'):
+            logger.warning('%s was written for %s epochs; training continues to %s, so any '
+                           'schedule over the epochs differs from an uninterrupted run',
+                           path, theirs.get('optim.epochs'), ours.get('optim.epochs'))
 
     @torch.no_grad()
     def embed(self, data: Data) -> Tensor:

@@ -178,6 +178,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                        checkpoint_path=saves.path('node') or tmp_dir / 'checkpoint.pt',
                        resume_from=start_from, checkpoint_seconds=saves.seconds,
                        callbacks=callbacks_from_config(config))
+            if resume is not None:  # an explicit --resume: its records say so too
+                saves.resumed_after['node'] = method.resumed_from_epoch_
             if saves.path('node') is not None:
                 shutil.copyfile(saves.path('node'), tmp_dir / 'checkpoint.pt')
             if getattr(method, 'selection_', None):

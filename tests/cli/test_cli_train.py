@@ -110,6 +110,8 @@ def test_datasets_and_methods_listing(env):
     (['train', '--method', 'grace', '--set', 'hiden=3'], 'unknown option'),
     (['train', '--method', 'grace', '--device', 'cuda:7'], 'cuda'),
     (['train', '--method', 'grace', '--resume', 'missing.pt', '--epochs', '1'], 'does not exist'),
+    # it resumed the one checkpoint for every seed: seeds 1-4 would continue seed 0's training
+    (['train', '--method', 'grace', '--resume', 'c.pt', '--seed', '0-4'], 'give one --seed'),
     (['evaluate', 'missing.pt', '--dataset', 'cora'], 'does not exist'),
     (['evaluate', 'runs/misspelt-run'], 'does not exist'),    # it asked for --dataset instead
     (['embed', '--out', 'z.pt', '--dataset', 'cora', '--edges', 'g.csv'], 'not both'),

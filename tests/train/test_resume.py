@@ -272,3 +272,70 @@ def test_bench_resumes_a_killed_cell_and_dry_run_shows_its_epoch(data_root, tmp_
     (record,) = [r for _, r in scan_results(results).records]
     assert record['resumed_from_epoch'] == 4
     assert not folder.exists()
+
+
+def _checkpoint_at(tmp_path, sbm_graph, epochs: int = 3, **options):
+    """A GRACE checkpoint (hidden 8) after ``epochs`` epochs; ``options`` go to its config."""
+    from gcl.methods.grace import GRACE
+
+    path = tmp_path / 'c.pt'
+    GRACE(hidden=8, epochs=epochs, random_state=0, **options).fit(sbm_graph, checkpoint_path=path)
+    return path
+
+
+@pytest.mark.parametrize('change, named', [
+    ({'random_state': 3}, "seed 0 (here 3)"),
+    ({'tau': 0.9}, 'loss.tau 0.5 (here 0.9)'),
+    ({'lr': 0.01}, 'optim.lr'),
+], ids=['seed', 'loss', 'optimiser'])
+def test_resume_refuses_a_checkpoint_trained_with_other_settings(change, named, sbm_graph,
+                                                                tmp_path):
+    """Epochs 1-3 ran under the checkpoint's config: continuing them under another seed, loss or
+    optimiser would give a model that the new config (which its records carry) does not
+    describe. The error names the setting and both values."""
+    from gcl.errors import GCLConfigError
+    from gcl.methods.grace import GRACE
+
+    path = _checkpoint_at(tmp_path, sbm_graph, tau=0.5)
+    options = {'hidden': 8, 'epochs': 6, 'random_state': 0, 'tau': 0.5, **change}
+    with pytest.raises(GCLConfigError, match='trained with other settings') as error:
+        GRACE(**options).fit(sbm_graph, resume_from=path)
+    assert named in str(error.value)
+    assert "load_checkpoint(path)['config']" in str(error.value)  # how to resume it properly
+
+
+def test_resume_allows_other_evaluation_settings_and_refuses_fewer_epochs(sbm_graph, tmp_path):
+    from gcl.errors import GCLConfigError
+    from gcl.methods.grace import GRACE
+
+    path = _checkpoint_at(tmp_path, sbm_graph)
+    reference = GRACE(hidden=8, epochs=5, random_state=0).fit(sbm_graph)
+    other_eval = GRACE(hidden=8, epochs=5, random_state=0)
+    other_eval.config['eval']['repeats'] = 2             # how it is scored, not what is trained
+    other_eval.config['train']['checkpoint_every'] = 1
+    other_eval.fit(sbm_graph, resume_from=path)
+    assert other_eval.resumed_from_epoch_ == 3
+    torch.testing.assert_close(other_eval.embed(sbm_graph), reference.embed(sbm_graph))
+    with pytest.raises(GCLConfigError, match='at epoch 3, past the 2 epochs'):
+        GRACE(hidden=8, epochs=2, random_state=0).fit(sbm_graph, resume_from=path)
+
+
+def test_run_records_an_explicit_resume(sbm_graph, tmp_path):
+    """``gcl train --resume`` (``run(resume=...)``) says ``resumed_from_epoch`` in its records,
+    as a resumed ``gcl bench`` cell does, and refuses another seed, naming the command that
+    resumes the run with its own config."""
+    from gcl.errors import GCLConfigError
+
+    first = run(_config(), data=sbm_graph, out_dir=tmp_path / 'a', tasks=['node'],
+                save_embeddings=False)
+    config = dict(_config(), optim={**_config()['optim'], 'epochs': 8})
+    result = run(config, data=sbm_graph, out_dir=tmp_path / 'b', tasks=['node'],
+                 save_embeddings=False, resume=first['run_dir'] / 'checkpoint.pt')
+    (record,) = result['records']
+    assert record['resumed_from_epoch'] == 6 and record['epochs'] == 8
+    with pytest.raises(GCLConfigError, match='seed 0 .here 1.') as error:
+        run(_config(seed=1), data=sbm_graph, out_dir=tmp_path / 'c', tasks=['node'],
+            save_embeddings=False, resume=first['run_dir'] / 'checkpoint.pt')
+    assert f"gcl train -m grace -d cora --config {first['run_dir'] / 'config.yaml'}" \
+        in str(error.value)
+    assert not list((tmp_path / 'c').glob('.partial-*'))      # nothing half-written left
