@@ -217,6 +217,7 @@ class Method(ABC):
         _check_widths(self.config.get('encoder') or {})
         start = time.perf_counter()
         data = self._input(data)
+        self.n_features_in_ = _feature_width(data)  # in every checkpoint this fit writes
         self.prepare(data)
         model = self.build(data).to(self.device_)
         optimizer = torch.optim.Adam(model.parameters(), lr=float(self.config['optim']['lr']),
@@ -226,6 +227,7 @@ class Method(ABC):
         history: list[dict[str, Any]] = []
         if resume_from is not None:
             state = load_checkpoint(resume_from, method=self.name)
+            _check_feature_width(resume_from, state, self.n_features_in_)
             self._check_resume(resume_from, state)
             try:
                 model.load_state_dict(state['state_dict'])
@@ -341,6 +343,8 @@ class Method(ABC):
             extra['fit_seconds'] = float(fit_seconds)
         if getattr(self, 'git_commits_', None):
             extra['git_commits'] = list(self.git_commits_)
+        if getattr(self, 'n_features_in_', None) is not None:
+            extra['n_features_in'] = int(self.n_features_in_)
         return save_checkpoint(path, method=self.name, config=self.config,
                                state_dict=model.state_dict(),
                                optimizer=optimizer.state_dict() if optimizer else None,
@@ -353,6 +357,7 @@ class Method(ABC):
         method = cls(state['config'])
         method.device_ = resolve_device(device)
         data = method._input(data)
+        _check_feature_width(path, state, _feature_width(data))
         method.prepare(data)
         model = method.build(data).to(method.device_)
         try:
@@ -403,6 +408,18 @@ def _feature_width(data: Data) -> int | None:
     """``F`` of ``data.x [N, F]`` (dense or sparse), or ``None`` for a graph without features."""
     x = getattr(data, 'x', None)
     return int(x.size(1)) if isinstance(x, Tensor) and x.dim() == 2 else None
+
+
+def _check_feature_width(path: str | Path, state: dict[str, Any], width: int | None) -> None:
+    """Refuse a graph whose feature width differs from the one the checkpoint was fitted on,
+    naming both (checkpoints before this field fail later, in ``load_state_dict``)."""
+    fitted = (state.get('extra') or {}).get('n_features_in')
+    if fitted is None or width is None or int(fitted) == int(width):
+        return
+    dataset = (state.get('config') or {}).get('dataset')
+    where = f' (dataset {dataset!r})' if dataset else ''
+    raise GCLDataError(f'{path} was fitted on {fitted} node features{where}, but this graph has '
+                       f'{width}; use it with the graph it was trained on')
 
 
 def _check_optim(optim: dict[str, Any]) -> None:

@@ -84,6 +84,13 @@ def test_embedding_a_graph_of_another_feature_width_is_refused(sbm_graph, tmp_pa
     again = GRACE.load(model.save(tmp_path / 'model.pt'), sbm_graph)   # a loaded one knows too
     with pytest.raises(GCLDataError, match='fitted on'):
         again.embed(other)
+    # loading or resuming it with such a graph: it used to stop in load_state_dict, its
+    # size-mismatch message cut off at 200 characters
+    with pytest.raises(GCLDataError, match=f'model.pt was fitted on {width} node features, but '
+                                           f'this graph has {width + 3}'):
+        GRACE.load(tmp_path / 'model.pt', other)
+    with pytest.raises(GCLDataError, match=f'fitted on {width} node features'):
+        GRACE(hidden=8, epochs=2, random_state=0).fit(other, resume_from=tmp_path / 'model.pt')
     with pytest.raises(GCLConfigError, match='optim.lr must be a positive number'):
         GRACE(lr=0.0, epochs=1).fit(sbm_graph)
 
