@@ -165,6 +165,8 @@ def bench(
 
         common.emit(payload, fmt, render_cells)
         return
+    common.check_output(out, '--out', folder=True)   # before hours of training, not after
+    common.check_output(results_file, '--results')
     progress = _Progress(enabled=common.show_progress(quiet), lines=not quiet)
     try:
         summary = run_cells(cells, results_file, out_dir=out, root=root, device=device,

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -47,11 +48,49 @@ def handle_errors(func: F) -> F:
                 raise
             stderr.print(f'[bold red]error:[/] {exc}', highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
+        except OSError as exc:   # a path that cannot be read or written: full disk, no rights
+            if STATE['debug']:
+                raise
+            where = f': {exc.filename}' if exc.filename else ''
+            stderr.print(f'[bold red]error:[/] {exc.strerror or exc}{where}', highlight=False,
+                         soft_wrap=True)
+            raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             stderr.print('[red]interrupted[/]')
             raise typer.Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def check_output(path: Path | None, option: str, *, folder: bool = False) -> None:
+    """Refuse, before any training, an output ``path`` that cannot be written: a folder given
+    for a file (or a file for a folder), or a place where the folder cannot be created or written.
+    Training can take hours; its results must not be lost at the last step."""
+    import os
+    import tempfile
+
+    from gcl.errors import GCLConfigError
+
+    if path is None:
+        return
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise GCLConfigError(f'{option} {path} is a file; give a folder')
+    if not folder and path.is_dir():
+        raise GCLConfigError(f'{option} {path} is a folder; give a file name')
+    existing = path if folder else path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the nearest folder that exists: where mkdir would start
+    if not existing.is_dir():
+        raise GCLConfigError(f'{option} {path}: {existing} is a file, not a folder')
+    try:  # a real write (as root, os.access says yes even on read-only file systems)
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise GCLConfigError(f'{option} {path}: cannot write in {existing} '
+                             f'({exc.strerror or exc})') from None
+    if not folder and path.exists() and not os.access(path, os.W_OK):
+        raise GCLConfigError(f'{option} {path}: the file is not writable')
 
 
 def help_text(func: Callable[..., Any]) -> str:

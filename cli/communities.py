@@ -40,6 +40,7 @@ def communities(
     from gcl.utils.io import atomic_save_torch, atomic_write_text
 
     common.setup_logging(quiet)
+    common.check_output(out, '--out')   # before the detection (minutes on a large graph)
     common.check_graph_source(dataset, edges, labels=labels_file)
     if edges is not None:
         _, name = common.graph_file_options(edges, labels=labels_file)

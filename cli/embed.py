@@ -43,6 +43,7 @@ def embed(
 
     common.setup_logging(quiet)
     check_embeddings_path(output)   # before training, not after it
+    common.check_output(output, '--out')
     common.check_graph_source(dataset, edges, features=features, labels=labels)
     overrides = parse_overrides(set_ or [])
     if epochs is not None:

@@ -51,6 +51,7 @@ def evaluate(
     from gcl.utils.embeddings import load_embeddings
 
     common.setup_logging(quiet=quiet or fmt == 'json')
+    common.check_output(results, '--results')
     task_list = [t.strip() for t in tasks.split(',') if t.strip()]
     if 'link' in task_list:
         raise GCLConfigError('link prediction needs edges held out before training; run '

@@ -45,6 +45,9 @@ def leaderboard(
 
     common.setup_logging(quiet)
     figures_dir = None if no_figures else (figures or out.parent / 'figures')
+    common.check_output(out, '--out')
+    common.check_output(csv_path, '--csv')
+    common.check_output(figures_dir, '--figures', folder=True)
     kernel_file = kernels or next((Path(p) for p in KERNEL_DATA if Path(p).is_file()), None)
     output = write_leaderboard(results or ['benchmarks/results/*.jsonl'], out,
                                csv_path=csv_path, papers_file=papers, figures_dir=figures_dir,

@@ -112,6 +112,8 @@ def train(
     from gcl.train.sweep import parse_sweeps, sweep
 
     common.setup_logging(quiet)
+    common.check_output(out, '--out', folder=True)   # before training, not after it
+    common.check_output(results, '--results')
     grid = parse_sweeps(sweep_) if sweep_ else None
     if grid and resume is not None:
         raise GCLConfigError('--resume continues one training; it cannot be combined with --sweep')

@@ -128,6 +128,15 @@ def test_datasets_and_methods_listing(env):
     (['train', '--method', 'grace', '--seed', '4-2'], "ranges like 0-4, got '4-2'"),
     (['train', '--method', 'grace', '--set', 'encoder.hidden=0'], 'encoder.hidden must be a width'),
     (['train', '--method', 'pamc', '--set', 'encoder.hidden=[500,0]'], 'encoder.hidden must be'),
+    # output paths that cannot be written: refused before training (a results file that is a
+    # folder, or in a place without a folder to write, died with a traceback -- for gcl bench
+    # at the very end, after the training, when the records were appended)
+    (['train', '--method', 'grace', '--results', '.'], '--results . is a folder'),
+    (['bench', '-m', 'grace', '-d', 'cora', '-s', '0', '--results', f'{__file__}/r.jsonl'],
+     'is a file, not a folder'),
+    (['train', '--method', 'grace', '--out', __file__], 'is a file; give a folder'),
+    (['communities', '--out', f'{__file__}/c.csv'], 'is a file, not a folder'),
+    (['leaderboard', '--out', f'{__file__}/lb.md'], 'is a file, not a folder'),
     # it printed a config for 'nope' as if it were a custom graph
     (['methods', 'show', 'grace', '--dataset', 'nope'], "unknown dataset 'nope'"),
 ])
@@ -242,3 +251,21 @@ def test_a_graph_file_is_never_filed_as_a_catalogued_dataset(env):
                  ['-d', 'cora', '--set', 'data.files.edges=cora.csv']):
         bad = runner.invoke(app, ['train', '-m', 'grace', '--epochs', '1', *args])
         assert bad.exit_code == 2 and 'is a catalogued one' in bad.output, (args, bad.output)
+
+
+def test_an_os_error_is_one_line_exit_2(capsys):
+    """A disk error met later (no space, no rights) is one line naming the file, not a
+    traceback, like gcl's own errors."""
+    import typer
+
+    from gcl.cli import common
+
+    @common.handle_errors
+    def write() -> None:
+        raise PermissionError(13, 'Permission denied', 'runs/results.jsonl')
+
+    with pytest.raises(typer.Exit) as stopped:
+        write()
+    assert stopped.value.exit_code == 2
+    assert 'Permission denied: runs/results.jsonl' in capsys.readouterr().err
+
