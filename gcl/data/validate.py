@@ -12,7 +12,7 @@ from gcl.errors import GCLDataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['check_graph', 'check_edge_index', 'count_isolated']
+__all__ = ['check_graph', 'check_edge_index', 'count_isolated', 'warn_unusual_form']
 
 
 def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
@@ -113,3 +113,27 @@ def check_graph(data: Data, *, require_features: bool = True, require_labels: bo
                        '; they are embedded from their features alone'
                        if getattr(data, 'x', None) is not None else '')
     return data
+
+
+def warn_unusual_form(data: Data, method: str) -> None:
+    """Log a warning where ``data`` differs from the graphs the papers trained on, without
+    refusing it: a directed ``edge_index`` (the GCN then passes messages one way only, and
+    GCA's centralities, CSGCL's communal edge dropping and the community detectors assume
+    both directions) and edge weights or attributes (no method reads them).
+
+    ``gcl.data.from_edge_index`` and every dataset loader return undirected graphs; a ``Data``
+    built by hand may not be.
+    """
+    from torch_geometric.utils import is_undirected
+
+    edge_index = data.edge_index
+    if not is_undirected(edge_index, num_nodes=data.num_nodes):
+        logger.warning('%s: edge_index is directed (not every edge has its reverse); the methods '
+                       'assume an undirected graph, as in their papers. Build it with '
+                       'gcl.data.from_edge_index (or torch_geometric.utils.to_undirected) '
+                       'unless one-way messages are what you want', method)
+    unused = [key for key in ('edge_weight', 'edge_attr') if getattr(data, key, None) is not None]
+    if unused:
+        logger.warning('%s does not use %s: it trains on the unweighted graph, as its paper',
+                       method, ' or '.join(f'data.{key}' for key in unused))
+

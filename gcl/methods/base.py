@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from gcl.config import as_number, flatten, merge_config
-from gcl.data.validate import check_graph
+from gcl.data.validate import check_graph, warn_unusual_form
 from gcl.errors import GCLConfigError, GCLDataError, GCLError, NotFittedError
 from gcl.kernels.exp_cache import release_exp_cache
 from gcl.kernels.gemm import loss_precision, precision_name
@@ -209,6 +209,7 @@ class Method(ABC):
         any epoch ending ``checkpoint_seconds`` (if > 0) after the previous one, and at the end.
         """
         check_graph(data)
+        warn_unusual_form(data, type(self).__name__)
         seed_everything(self.seed)
         self.device_ = resolve_device(device)
         self.git_commits_ = [git_commit() or 'unknown']

@@ -64,6 +64,29 @@ def test_isolated_nodes_warn_not_fail(caplog):
     assert 'isolated' in caplog.text
 
 
+def test_fit_warns_on_a_directed_graph_or_unused_edge_weights(caplog):
+    """A ``Data`` built by hand may be directed or weighted; it is trained on (a choice the
+    user may make) but not silently: the methods and their papers assume an undirected,
+    unweighted graph. An undirected one gives no such warning."""
+    import logging
+
+    from torch_geometric.data import Data
+
+    import gcl
+
+    undirected = from_edge_index(torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]]), torch.eye(4))
+    with caplog.at_level(logging.WARNING, logger='gcl'):
+        gcl.GRACE(hidden=4, epochs=1, random_state=0).fit(undirected)
+    assert 'directed' not in caplog.text and 'does not use' not in caplog.text
+
+    one_way = Data(x=torch.eye(4), edge_index=torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]]),
+                   edge_weight=torch.rand(4))
+    with caplog.at_level(logging.WARNING, logger='gcl'):
+        gcl.GRACE(hidden=4, epochs=1, random_state=0).fit(one_way)
+    assert 'GRACE: edge_index is directed' in caplog.text
+    assert 'GRACE does not use data.edge_weight' in caplog.text
+
+
 def test_check_graph_duplicates_and_loops_flags():
     from torch_geometric.data import Data
 
