@@ -153,11 +153,15 @@ def bench(
                    for c in cells]
 
         def render_cells() -> None:
+            from rich import box
             from rich.table import Table
 
-            table = Table(title=f'{len(cells)} cells -> {results_file}', title_justify='left')
+            # compact, and long names folded rather than cut ('gca/amazon-compute…' at 80 columns)
+            table = Table(title=f'{len(cells)} cells -> {results_file}', title_justify='left',
+                          box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                          padding=(0, 1, 0, 0))
             for column in ('cell', 'protocol', 'config', 'done', 'checkpoint'):
-                table.add_column(column)
+                table.add_column(column, overflow='fold')
             for item in payload:
                 table.add_row(item['cell'], item['protocol'], item['config_hash'],
                               'yes' if item['done'] else '', item['checkpoint'] or '')

@@ -30,11 +30,17 @@ def list_(
                      'split': spec.split})
 
     def render() -> None:
-        table = Table(title='gcl datasets (status: cached / shipped / generated / download)')
-        for column in ('name', 'status', 'nodes', 'edges', 'features', 'classes', 'split'):
-            table.add_column(column, no_wrap=column in ('name', 'split', 'status'),
-                             justify='right' if column in
-                             ('nodes', 'edges', 'features', 'classes') else 'left')
+        from rich import box
+
+        # Compact (a header rule, two spaces between columns) so that every number fits in 80
+        # columns: the boxed table cut them to '491,7…' when printed to a pipe or a narrow
+        # terminal.
+        table = Table(title='gcl datasets (status: cached / shipped / generated / download)',
+                      title_justify='left', box=box.SIMPLE_HEAD, show_edge=False,
+                      pad_edge=False, padding=(0, 1, 0, 0))
+        for column in ('name', 'status', 'nodes', 'edges', 'feats', 'classes', 'split'):
+            table.add_column(column, no_wrap=True, justify='right' if column in
+                             ('nodes', 'edges', 'feats', 'classes') else 'left')
         for row in rows:
             table.add_row(row['name'], row['status'], *(f"{row.get(k, '')}" if
                           not isinstance(row.get(k), int) else f'{row[k]:,}'

@@ -44,6 +44,11 @@ def test_bench_dry_run_lists_cells(env):
                                           'grace/citeseer seed 0 node',
                                           'grace/citeseer seed 1 node']
     assert not any(c['done'] for c in cells)
+    table = runner.invoke(app, ['bench', '--methods', 'gca', '--datasets', 'amazon-computers',
+                                '--seeds', '0', '--tasks', 'link-transductive', '--dry-run'])
+    assert table.exit_code == 0, table.output
+    # 80 columns: long cell names are folded, not cut ('gca/amazon-compute…')
+    assert '…' not in table.stdout and 'gca/amazon-computers' in table.stdout, table.stdout
 
 
 def test_bench_runs_resumes_and_reports(env, monkeypatch):

@@ -96,6 +96,9 @@ def test_datasets_and_methods_listing(env):
     assert result.exit_code == 0
     rows = {row['name']: row for row in json.loads(result.stdout)}
     assert rows['cora']['status'] in ('shipped', 'cached') and rows['cora']['nodes'] == 2708
+    table = runner.invoke(app, ['datasets', 'list'])   # 80 columns: every number whole
+    assert table.exit_code == 0 and '123,718,280' in table.stdout, table.stdout
+    assert '…' not in table.stdout, table.stdout         # it showed '491,7…' and 'featu…'
     info = runner.invoke(app, ['datasets', 'info', 'cora', '--format', 'json'])
     assert json.loads(info.stdout)['split'] == 'public'
     methods = runner.invoke(app, ['methods', 'list', '--format', 'json'])
