@@ -218,18 +218,39 @@ def _row_json(row: Any) -> dict[str, Any]:
 
 
 def _rows_table(rows: list[Any], title: str) -> Any:
-    from rich.table import Table
+    """The rows for a terminal: one compact table per dataset and task (as RESULTS.md groups
+    them), numbers never cut, each row's protocol and how its config differs from the paper's
+    (rows of one method are otherwise alike). One wide table showed 'amazo…', 'test_…' and
+    'kmean…' at 80 columns. Wall times, memory and commands stay in the markdown and CSV."""
+    import shlex
 
-    table = Table(title=title, title_justify='left')
-    for column in ('dataset', 'task', 'method', 'metric', 'mean ± std (%)', 'seeds', 'paper',
-                   'protocol', 'epochs'):
-        table.add_column(column, justify='right' if column in ('mean ± std (%)', 'paper')
-                         else 'left')
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from gcl.bench.leaderboard import setting_options
+
+    groups: dict[tuple[str, str], list[Any]] = {}
     for row in rows:
-        item = _row_json(row)
-        shown = '–' if item['mean'] is None else f"{item['mean']:.2f}" + (
-            '' if item['std'] is None else f" ± {item['std']:.2f}")
-        table.add_row(row.dataset, row.task, row.method, str(item['metric']), shown,
-                      str(len(row.seeds)), row.paper[0].label() if row.paper else '–',
-                      row.protocol, str(row.epochs))
-    return table
+        groups.setdefault((row.dataset, row.task), []).append(row)
+    parts: list[Any] = [Text(title, style='bold')]
+    for (dataset, task), members in groups.items():
+        table = Table(title=f'{dataset} · {task}', title_justify='left', box=box.SIMPLE_HEAD,
+                      show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+        for column in ('method', 'metric', 'mean ± std (%)', 'n', 'paper', 'protocol; settings'):
+            table.add_column(column, no_wrap=column != 'protocol; settings', overflow='fold',
+                             justify='right' if column in ('mean ± std (%)', 'n', 'paper')
+                             else 'left')
+        for row in members:
+            item = _row_json(row)
+            shown = '–' if item['mean'] is None else f"{item['mean']:.2f}" + (
+                '' if item['std'] is None else f" ± {item['std']:.2f}")
+            paper = '–' if not row.paper else f'{row.paper[0].value:.2f}'
+            options = setting_options(row)
+            settings = ('paper config' if options == [] else 'see the records'
+                        if options is None else shlex.join(options))
+            table.add_row(row.method, str(item['metric']), shown, str(len(row.seeds)), paper,
+                          f'{row.protocol}; {settings}')
+        parts.append(table)
+    return Group(*parts)

@@ -250,23 +250,34 @@ def _flat(config: dict[str, Any], prefix: str = '') -> dict[str, Any]:
 def reproduce_command(row: Row) -> str:
     """The ``gcl bench`` command that reruns ``row`` (its seeds, task and exact config).
 
-    Options that differ from the shipped config are spelled out (``--epochs``, ``--protocol``,
-    ``--set key=value``); when the method is not installed here the config cannot be compared,
-    and the command says so.
+    Options that differ from the shipped config are spelled out (:func:`setting_options`);
+    when the method is not installed here the config cannot be compared, and the command says
+    so.
     """
     from gcl.bench.grid import TASKS
-    from gcl.config import load_config
 
     if row.task not in TASKS:
         return f'(task {row.task!r} is not run by gcl bench; see the records)'
     args = ['gcl', 'bench', '--methods', row.method, '--datasets', row.dataset, '--seeds',
             format_seeds(row.seeds), '--tasks', row.task]
+    options = setting_options(row)
+    if options is None:
+        return shlex.join(args) + '  # config: see the records'
+    return shlex.join(args + options)
+
+
+def setting_options(row: Row) -> list[str] | None:
+    """The command-line options by which ``row``'s config differs from the shipped (paper)
+    config: ``--epochs``, ``--protocol`` and ``--set key=value``; ``[]`` for the paper
+    settings, ``None`` when the method is not installed here (nothing to compare with)."""
+    from gcl.config import load_config
 
     try:
         shipped = _canonical(load_config(row.method, row.dataset))
     except Exception:  # noqa: BLE001 -- an unknown method: no comparison possible
-        return shlex.join(args) + '  # config: see the records'
+        return None
     ours, theirs = _flat(row.config), _flat({k: v for k, v in shipped.items() if k != 'seed'})
+    args: list[str] = []
     for key in sorted(ours):
         same = key in theirs and theirs[key] == ours[key]
         if same or key in ('method', 'dataset', 'provenance'):
@@ -278,7 +289,7 @@ def reproduce_command(row: Row) -> str:
             args += ['--protocol', ','.join(value) if isinstance(value, list) else str(value)]
         else:
             args += ['--set', f'{key}={_set_value(ours[key])}']
-    return shlex.join(args)
+    return args
 
 
 def _code(command: str) -> str:

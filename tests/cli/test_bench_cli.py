@@ -115,6 +115,16 @@ def test_leaderboard_command_keeps_notes(env, monkeypatch):
     missing = runner.invoke(app, ['leaderboard', '--results', 'nope.jsonl'])
     assert missing.exit_code == 2 and 'does not exist' in missing.output
 
+    # the terminal summary at 80 columns: a table per dataset and task, nothing cut (one wide
+    # table showed 'test_…' and 'rando…'), and how a row's config differs from the paper's
+    runner.invoke(app, ['bench', '-m', 'grace', '-d', 'cora', '-s', '0', '--tasks', 'node',
+                        '--set', 'loss.tau=0.9', '--no-isolate', '-q'])
+    shown = runner.invoke(app, ['leaderboard', '--no-figures']).stdout
+    assert 'cora · node' in shown and '…' not in shown, shown
+    assert '80.50 ± 0.71' in shown and 'test_acc' in shown and '83.30' in shown
+    assert 'random-10-10-80; paper config' in shown
+    assert 'random-10-10-80; --set loss.tau=0.9' in shown
+
 
 def test_plot_command(env):
     run_dir = env / 'run'
