@@ -53,9 +53,26 @@ app.add_typer(methods_app, name='methods', help='List methods and show their con
 
 
 def main() -> None:
-    """Console-script entry point (SIGTERM exits cleanly: no half-written run folder)."""
+    """Console-script entry point (SIGTERM exits cleanly: no half-written run folder).
+
+    A training command first starts again under gcl's malloc settings (``GCL_MALLOC``,
+    :mod:`gcl.utils.memory`): malloc reads them only when a process starts.
+    """
+    import os
+    import sys
+
+    from gcl.utils.memory import malloc_env, reexec_argv
     from gcl.utils.signals import exit_on_sigterm
 
+    try:
+        again = reexec_argv(sys.argv, sys.executable)
+    except ValueError as exc:
+        common.stderr.print(f'[bold red]error:[/] {exc}', highlight=False)
+        raise SystemExit(2) from None
+    if again is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, again, {**os.environ, **malloc_env()})
     exit_on_sigterm()
     app()
 

@@ -47,13 +47,15 @@ def environment() -> dict[str, Any]:
     ``cpu`` (the CPU model) and ``cpu_gemm`` (the library CPU products ran in,
     :func:`gcl.kernels.gemm.cpu_gemm_backend`) are there because a CPU run's speed depends on
     both (the same CSGCL epoch took 4.6-5.2 s on one 2-core host and 9.7 s on another) and its
-    last float32 bits on the second.
+    last float32 bits on the second; ``malloc`` (:func:`gcl.utils.memory.malloc_in_effect`)
+    because it moves a large-layer epoch's time by up to 1.2x.
     """
     import sklearn
     import torch_geometric
 
     from gcl import __version__
     from gcl.kernels.gemm import cpu_gemm_backend, cpuinfo
+    from gcl.utils.memory import malloc_in_effect
 
     return {
         'gcl': __version__,
@@ -65,6 +67,7 @@ def environment() -> dict[str, Any]:
         'threads': torch.get_num_threads(),
         'cpu': cpuinfo('model name') or platform.processor() or None,
         'cpu_gemm': cpu_gemm_backend(),
+        'malloc': malloc_in_effect(),
     }
 
 
