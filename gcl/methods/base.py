@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -234,7 +235,7 @@ class Method(ABC):
                 model.load_state_dict(state['state_dict'])
             except RuntimeError as exc:
                 raise GCLConfigError(f'{resume_from} does not fit this model (different config '
-                                     f'or dataset?): {str(exc)[:200]}') from exc
+                                     f'or dataset?): {_mismatch(exc)}') from exc
             if state.get('optimizer'):
                 optimizer.load_state_dict(state['optimizer'])
             self.load_extra_state(state.get('extra') or {})
@@ -364,7 +365,8 @@ class Method(ABC):
         try:
             model.load_state_dict(state['state_dict'])
         except RuntimeError as exc:
-            raise GCLConfigError(f'{path} does not fit this data: {str(exc)[:200]}') from exc
+            raise GCLConfigError(f'{path} does not fit this data (another graph or feature '
+                                 f'width?): {_mismatch(exc)}') from exc
         method.load_extra_state(state.get('extra') or {})
         method.model_ = model
         method.n_features_in_ = _feature_width(data)
@@ -409,6 +411,28 @@ def _feature_width(data: Data) -> int | None:
     """``F`` of ``data.x [N, F]`` (dense or sparse), or ``None`` for a graph without features."""
     x = getattr(data, 'x', None)
     return int(x.size(1)) if isinstance(x, Tensor) and x.dim() == 2 else None
+
+
+def _mismatch(exc: RuntimeError) -> str:
+    """``load_state_dict``'s error in one line: the first size mismatch as two shapes, and which
+    parameters are missing or unexpected (its own message runs over several long lines)."""
+    text = str(exc)
+    shape = r'torch\.Size\((\[[^\]]*\])\)'
+    sizes = re.findall(rf'size mismatch for ([\w.]+): copying a param with shape {shape} from '
+                       rf'checkpoint, the shape in current model is {shape}', text)
+    parts = []
+    if sizes:
+        name, saved, here = sizes[0]
+        more = f' ({len(sizes) - 1} more size mismatches)' if len(sizes) > 1 else ''
+        parts.append(f'{name} is {saved} in the checkpoint and {here} here{more}')
+    for label, what in (('Missing key(s)', 'missing from the checkpoint'),
+                        ('Unexpected key(s)', 'not in this model')):
+        found = re.search(re.escape(label) + r' in state_dict: ([^\n]*)', text)
+        if found:
+            names = re.findall(r'"([^"]+)"', found.group(1))
+            parts.append(f'{what}: {", ".join(names[:3])}'
+                         + (f' and {len(names) - 3} more' if len(names) > 3 else ''))
+    return '; '.join(parts) or text.splitlines()[0][:200]
 
 
 def _check_feature_width(path: str | Path, state: dict[str, Any], width: int | None) -> None:

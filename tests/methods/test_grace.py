@@ -91,6 +91,16 @@ def test_embedding_a_graph_of_another_feature_width_is_refused(sbm_graph, tmp_pa
         GRACE.load(tmp_path / 'model.pt', other)
     with pytest.raises(GCLDataError, match=f'fitted on {width} node features'):
         GRACE(hidden=8, epochs=2, random_state=0).fit(other, resume_from=tmp_path / 'model.pt')
+    # a checkpoint from before the width was recorded: load_state_dict's several long lines
+    # are one short one, naming the parameter and both shapes
+    old = torch.load(tmp_path / 'model.pt', weights_only=True)
+    del old['extra']['n_features_in']
+    torch.save(old, tmp_path / 'old.pt')
+    with pytest.raises(GCLConfigError) as error:
+        GRACE.load(tmp_path / 'old.pt', other)
+    message = str(error.value)
+    assert f'is [16, {width}] in the checkpoint and [16, {width + 3}] here' in message, message
+    assert '\n' not in message and 'copying a param' not in message
     with pytest.raises(GCLConfigError, match='optim.lr must be a positive number'):
         GRACE(lr=0.0, epochs=1).fit(sbm_graph)
 
