@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import logging
 import re
 import time
@@ -297,7 +298,7 @@ class Method(ABC):
         ours, theirs = flatten(self.config), flatten(saved)
         first = ('dataset', 'seed')  # the likeliest slips, named before the rest
         differ = [key for key in [*first, *sorted(set(ours) | set(theirs) - set(first))]
-                  if ours.get(key) != theirs.get(key)
+                  if _plain(ours.get(key)) != _plain(theirs.get(key))
                   and not key.startswith(RESUME_MAY_DIFFER) and key != 'optim.epochs']
         if differ:
             shown = ', '.join(f'{key} {theirs.get(key)!r} (here {ours.get(key)!r})'
@@ -411,6 +412,11 @@ def _feature_width(data: Data) -> int | None:
     """``F`` of ``data.x [N, F]`` (dense or sparse), or ``None`` for a graph without features."""
     x = getattr(data, 'x', None)
     return int(x.size(1)) if isinstance(x, Tensor) and x.dim() == 2 else None
+
+
+def _plain(value: Any) -> str:
+    """A config value as JSON, so that a tuple from Python and a list from YAML compare equal."""
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _mismatch(exc: RuntimeError) -> str:

@@ -313,6 +313,7 @@ def test_resume_allows_other_evaluation_settings_and_refuses_fewer_epochs(sbm_gr
     other_eval = GRACE(hidden=8, epochs=5, random_state=0)
     other_eval.config['eval']['repeats'] = 2             # how it is scored, not what is trained
     other_eval.config['train']['checkpoint_every'] = 1
+    other_eval.config['augment']['p_edge'] = tuple(other_eval.config['augment']['p_edge'])
     other_eval.fit(sbm_graph, resume_from=path)
     assert other_eval.resumed_from_epoch_ == 3
     torch.testing.assert_close(other_eval.embed(sbm_graph), reference.embed(sbm_graph))
