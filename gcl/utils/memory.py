@@ -130,6 +130,8 @@ def reexec_argv(argv: list[str], executable: str) -> list[str] | None:
     asked = os.environ.get('GCL_MALLOC', '').strip().lower()
     if command not in TRAINING_COMMANDS or os.environ.get(APPLIED):
         return None
+    if any(a in ('--help', '--dry-run') for a in argv[1:]):   # nothing trains
+        return None
     if malloc_mode() == 'off' or (command != 'bench' and asked not in ('thp', 'heap')):
         return None
     return [executable, '-m', 'gcl.cli.main', *argv[1:]]   # however this one was started

@@ -69,6 +69,8 @@ def test_only_training_commands_start_again_and_only_once(clean_env, tmp_path):
     assert bench == (['python', '-m', 'gcl.cli.main', 'bench', '-m', 'gca'] if thp_here
                      else None)
     assert memory.reexec_argv(['gcl', 'train', '-m', 'grace'], 'python') is None
+    assert memory.reexec_argv(['gcl', 'bench', '--dry-run'], 'python') is None   # no training
+    assert memory.reexec_argv(['gcl', 'bench', '--help'], 'python') is None
     clean_env.setenv('GCL_MALLOC', 'heap')                      # asked for by hand: train too
     again = memory.reexec_argv(['gcl', '--debug', 'train', '-m', 'grace'], 'python')
     assert again == (['python', '-m', 'gcl.cli.main', '--debug', 'train', '-m', 'grace']
