@@ -10,14 +10,14 @@ Amazon-Computers training that was 110,000 page faults per second and 5-15 % sys
   request: ``/sys/kernel/mm/transparent_hugepage/enabled`` is ``madvise``; ``gcl bench`` only, see
   below): ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` makes malloc ask for 2 MiB pages for those
   blocks, so there are 512x fewer faults. Memory is returned as before, so peak RSS barely
-  changes. gCooL on Computers, two threads: 7.95 s/epoch against 9.41 (1.18x), peak RSS 3,228 MiB
-  against 3,136; GCA on Computers and Photo (layers below 32 MB): no change beyond noise
-  (``benchmarks/MALLOC.md``).
-* ``heap``: ``MALLOC_MMAP_MAX_=0`` and a 64 GiB ``MALLOC_TRIM_THRESHOLD_``: every block comes
-  from the heap and freed memory stays mapped for the next epoch; no faults after the first
-  epoch, but the heap keeps its high-water mark plus fragmentation (gCooL on Computers:
-  7.71 s/epoch, 1.22x, peak RSS 4,642 MiB; 6.3 GB in a long run). For long runs where memory
-  is plentiful.
+  changes. Two threads, per epoch: CSGCL on Computers 1.13x, gCooL there 1.18x (7.95 s against
+  9.41; peak RSS 3,228 MiB against 3,136), gCooL on Coauthor-CS 1.34x; GCA (layers below 32 MB):
+  no change beyond noise (``benchmarks/MALLOC.md``).
+* ``heap``: ``MALLOC_MMAP_MAX_=0`` and a 64 GiB ``MALLOC_TRIM_THRESHOLD_``: every block comes from
+  the heap and freed memory stays mapped for the next epoch; no faults after the first epoch, but
+  the heap keeps its high-water mark plus fragmentation. CSGCL on Computers 1.19x at the same
+  memory; gCooL there 1.22x at 4,642 MiB (6.3 GB in a long run), on Coauthor-CS 1.53x at 11,143
+  MiB against 7,372. For long runs where memory is plentiful.
 * ``off``: glibc as it is.
 
 malloc reads these settings once, when a process starts, so ``gcl bench`` (whose cell processes
