@@ -55,8 +55,9 @@ app.add_typer(methods_app, name='methods', help='List methods and show their con
 def main() -> None:
     """Console-script entry point (SIGTERM exits cleanly: no half-written run folder).
 
-    A training command first starts again under gcl's malloc settings (``GCL_MALLOC``,
-    :mod:`gcl.utils.memory`): malloc reads them only when a process starts.
+    ``gcl bench`` (and ``gcl train`` / ``gcl embed`` when ``GCL_MALLOC`` is set by hand) first
+    starts again under gcl's malloc settings (:mod:`gcl.utils.memory`): malloc reads them only
+    when a process starts.
     """
     import os
     import sys
