@@ -221,6 +221,11 @@ class Method(ABC):
         start = time.perf_counter()
         data = self._input(data)
         self.n_features_in_ = _feature_width(data)  # in every checkpoint this fit writes
+        state = None
+        if resume_from is not None:  # checked before prepare(), which may take minutes (Leiden)
+            state = load_checkpoint(resume_from, method=self.name)
+            _check_feature_width(resume_from, state, self.n_features_in_)
+            self._check_resume(resume_from, state)
         self.prepare(data)
         model = self.build(data).to(self.device_)
         optimizer = torch.optim.Adam(model.parameters(), lr=float(self.config['optim']['lr']),
@@ -228,10 +233,7 @@ class Method(ABC):
         start_epoch = 1
         prior_seconds = 0.0  # training time of the earlier fits a checkpoint continues
         history: list[dict[str, Any]] = []
-        if resume_from is not None:
-            state = load_checkpoint(resume_from, method=self.name)
-            _check_feature_width(resume_from, state, self.n_features_in_)
-            self._check_resume(resume_from, state)
+        if state is not None:
             try:
                 model.load_state_dict(state['state_dict'])
             except RuntimeError as exc:
