@@ -115,6 +115,10 @@ def check_graph(data: Data, *, require_features: bool = True, require_labels: bo
     return data
 
 
+#: above this many edges :func:`warn_unusual_form` does not check directedness
+_DIRECTED_CHECK_MAX_EDGES = 20_000_000
+
+
 def warn_unusual_form(data: Data, method: str) -> None:
     """Log a warning where ``data`` differs from the graphs the papers trained on, without
     refusing it: a directed ``edge_index`` (the GCN then passes messages one way only, and
@@ -127,7 +131,10 @@ def warn_unusual_form(data: Data, method: str) -> None:
     from torch_geometric.utils import is_undirected
 
     edge_index = data.edge_index
-    if not is_undirected(edge_index, num_nodes=data.num_nodes):
+    # is_undirected sorts the edges twice: seconds and a few GB at ogbn-products' 124M edges,
+    # whose loader (like every loader) returns an undirected graph anyway
+    small = edge_index.size(1) <= _DIRECTED_CHECK_MAX_EDGES
+    if small and not is_undirected(edge_index, num_nodes=data.num_nodes):
         logger.warning('%s: edge_index is directed (not every edge has its reverse); the methods '
                        'assume an undirected graph, as in their papers. Build it with '
                        'gcl.data.from_edge_index (or torch_geometric.utils.to_undirected) '
