@@ -7,8 +7,8 @@ and zeroes the same amount of fresh memory again every epoch, 4 KiB page by page
 Amazon-Computers training that was 110,000 page faults per second and 5-15 % system time.
 
 * ``thp`` (what ``auto``, the default, means where the kernel gives transparent huge pages on
-  request: ``/sys/kernel/mm/transparent_hugepage/enabled`` is ``madvise``; ``gcl bench`` only, see
-  below): ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` makes malloc ask for 2 MiB pages for those
+  request: ``/sys/kernel/mm/transparent_hugepage/enabled`` is ``madvise``):
+  ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` makes malloc ask for 2 MiB pages for those
   blocks, so there are 512x fewer faults. Memory is returned as before, so peak RSS barely
   changes. Two threads, per epoch: CSGCL on Computers 1.13x, gCooL there 1.18x (7.95 s against
   9.41; peak RSS 3,228 MiB against 3,136), gCooL on Coauthor-CS 1.34x; GCA (layers below 32 MB):
@@ -20,13 +20,12 @@ Amazon-Computers training that was 110,000 page faults per second and 5-15 % sys
   MiB against 7,372. For long runs where memory is plentiful.
 * ``off``: glibc as it is.
 
-malloc reads these settings once, when a process starts, so ``gcl bench`` (whose cell processes
-inherit them) starts again at once under them, before any data is read, and so do ``gcl train``
-and ``gcl embed`` when ``GCL_MALLOC=thp`` or ``heap`` is set by hand (:func:`reexec_argv`). A
-program using the Python API can put the variables of :func:`malloc_env` in its own environment
-before it starts. Numbers do not change, only where memory comes from. Linux with glibc only;
-elsewhere nothing is set. Records say which setting a run had (``versions.malloc``,
-:func:`malloc_in_effect`).
+malloc reads these settings once, when a process starts, so ``gcl train``, ``gcl embed`` and ``gcl
+bench`` (whose cell processes inherit them) start again at once under them, before torch is
+imported (:func:`reexec_argv`). A program using the Python API can put the variables of
+:func:`malloc_env` in its own environment before it starts. Numbers do not change, only where
+memory comes from. Linux with glibc only; elsewhere nothing is set. Records say which setting a
+run had (``versions.malloc``, :func:`malloc_in_effect`).
 """
 
 from __future__ import annotations
@@ -117,21 +116,19 @@ def malloc_in_effect() -> str:
 
 def reexec_argv(argv: list[str], executable: str) -> list[str] | None:
     """The command that starts this ``gcl`` process again under the malloc settings, or
-    ``None``. ``gcl bench`` starts again whenever a setting applies (its cells run for minutes
-    to hours, and their processes inherit it); ``gcl train`` and ``gcl embed`` only when
-    ``GCL_MALLOC`` is set to ``thp`` or ``heap`` by hand, since starting again costs a second
-    import of torch (2-4 s), as much as a small graph's whole run. ``argv[1:]`` is read past
-    global options such as ``--debug``; a process already started again is left alone.
+    ``None``: not a command that trains (:data:`TRAINING_COMMANDS`; ``argv[1:]`` read past
+    global options such as ``--debug``; ``--help`` and ``--dry-run`` train nothing), already
+    started again, or nothing applies here. Starting again costs about 0.1 s: the ``gcl``
+    command imports torch only after this point (``gcl/__init__.py`` loads names lazily).
 
     Raises:
         ValueError: a ``GCL_MALLOC`` value that means nothing (:func:`malloc_mode`).
     """
     command = next((a for a in argv[1:] if not a.startswith('-')), None)
-    asked = os.environ.get('GCL_MALLOC', '').strip().lower()
     if command not in TRAINING_COMMANDS or os.environ.get(APPLIED):
         return None
     if any(a in ('--help', '--dry-run') for a in argv[1:]):   # nothing trains
         return None
-    if malloc_mode() == 'off' or (command != 'bench' and asked not in ('thp', 'heap')):
+    if malloc_mode() == 'off':
         return None
     return [executable, '-m', 'gcl.cli.main', *argv[1:]]   # however this one was started

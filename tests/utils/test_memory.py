@@ -64,20 +64,30 @@ def test_the_environment_keeps_the_users_tunables(clean_env):
 def test_only_training_commands_start_again_and_only_once(clean_env, tmp_path):
     _thp(clean_env, tmp_path, 'always [madvise] never\n')
     thp_here = LINUX_GLIBC and memory._glibc_at_least(2, 35)
-    # by default only gcl bench (long cells) pays for starting again; gcl train does not
-    bench = memory.reexec_argv(['gcl', 'bench', '-m', 'gca'], 'python')
-    assert bench == (['python', '-m', 'gcl.cli.main', 'bench', '-m', 'gca'] if thp_here
-                     else None)
-    assert memory.reexec_argv(['gcl', 'train', '-m', 'grace'], 'python') is None
-    assert memory.reexec_argv(['gcl', 'bench', '--dry-run'], 'python') is None   # no training
-    assert memory.reexec_argv(['gcl', 'bench', '--help'], 'python') is None
-    clean_env.setenv('GCL_MALLOC', 'heap')                      # asked for by hand: train too
-    again = memory.reexec_argv(['gcl', '--debug', 'train', '-m', 'grace'], 'python')
-    assert again == (['python', '-m', 'gcl.cli.main', '--debug', 'train', '-m', 'grace']
-                     if LINUX_GLIBC else None)
+    for command in ('train', 'embed', 'bench'):
+        again = memory.reexec_argv(['gcl', '--debug', command, '-m', 'gca'], 'python')
+        assert again == (['python', '-m', 'gcl.cli.main', '--debug', command, '-m', 'gca']
+                         if thp_here else None)
     assert memory.reexec_argv(['gcl', 'datasets', 'list'], 'python') is None
+    assert memory.reexec_argv(['gcl', 'bench', '--dry-run'], 'python') is None   # no training
+    assert memory.reexec_argv(['gcl', 'train', '--help'], 'python') is None
+    clean_env.setenv('GCL_MALLOC', 'off')
+    assert memory.reexec_argv(['gcl', 'train'], 'python') is None
+    clean_env.setenv('GCL_MALLOC', 'heap')
     clean_env.setenv(memory.APPLIED, 'heap')                    # already started again
     assert memory.reexec_argv(['gcl', 'train'], 'python') is None
+
+
+def test_the_gcl_command_imports_no_torch_before_it_starts_again():
+    """Starting again is cheap only if nothing heavy was imported yet: ``gcl/__init__.py`` and
+    ``gcl/utils/__init__.py`` load their names lazily, and so does the CLI's entry module."""
+    probe = ('import sys, gcl.cli.main, gcl.utils.memory; print(sorted(m for m in '
+             '("torch", "torch_geometric", "sklearn") if m in sys.modules))')
+    done = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == '[]', done.stdout
+    import gcl  # the API as before, names on first use
+    assert gcl.GRACE.__name__ == 'GRACE' and callable(gcl.evaluate) and 'GCA' in dir(gcl)
 
 
 def test_records_say_which_setting_the_process_had(clean_env):
