@@ -71,7 +71,7 @@ def main() -> None:
     except ValueError as exc:
         common.stderr.print(f'[bold red]error:[/] {exc}', highlight=False)
         raise SystemExit(2) from None
-    if again is not None:
+    if again is not None and sys.executable:   # an embedded interpreter has none to start
         sys.stdout.flush()
         sys.stderr.flush()
         os.execve(sys.executable, again, {**os.environ, **malloc_env()})
