@@ -143,4 +143,3 @@ def warn_unusual_form(data: Data, method: str) -> None:
     if unused:
         logger.warning('%s does not use %s: it trains on the unweighted graph, as its paper',
                        method, ' or '.join(f'data.{key}' for key in unused))
-

@@ -277,6 +277,18 @@ class Method(ABC):
             self.save(checkpoint_path)
         return self
 
+    def resolve_saved_config(self, config: Any) -> Any:
+        """A checkpoint's ``config`` as this class resolves it (over its defaults), so that an
+        option added to gcl after the checkpoint was written (at its default) does not make it
+        "another config"; returned as it is when this gcl does not know its keys (then it is
+        another config) or it is not a dict."""
+        if not isinstance(config, dict):
+            return config
+        try:
+            return type(self)(config).config
+        except GCLError:
+            return config
+
     def _check_resume(self, path: str | Path, state: dict[str, Any]) -> None:
         """Refuse to continue a checkpoint trained with other settings.
 
@@ -290,17 +302,13 @@ class Method(ABC):
         if done > epochs:
             raise GCLConfigError(f'{path} is at epoch {done}, past the {epochs} epochs asked for; '
                                  f'give at least --epochs {done} (optim.epochs) to continue it')
-        saved = state.get('config')
+        saved = self.resolve_saved_config(state.get('config'))
         if not isinstance(saved, dict):
             return  # a checkpoint without its config: nothing to compare
-        try:
-            saved = type(self)(saved).config  # over this gcl's defaults (options added since)
-        except GCLError:
-            pass
         ours, theirs = flatten(self.config), flatten(saved)
         first = ('dataset', 'seed')  # the likeliest slips, named before the rest
         differ = [key for key in [*first, *sorted(set(ours) | set(theirs) - set(first))]
-                  if _plain(ours.get(key)) != _plain(theirs.get(key))
+                  if canonical(ours.get(key)) != canonical(theirs.get(key))
                   and not key.startswith(RESUME_MAY_DIFFER) and key != 'optim.epochs']
         if differ:
             shown = ', '.join(f'{key} {theirs.get(key)!r} (here {ours.get(key)!r})'
@@ -416,8 +424,9 @@ def _feature_width(data: Data) -> int | None:
     return int(x.size(1)) if isinstance(x, Tensor) and x.dim() == 2 else None
 
 
-def _plain(value: Any) -> str:
-    """A config value as JSON, so that a tuple from Python and a list from YAML compare equal."""
+def canonical(value: Any) -> str:
+    """A config (or one value of it) as JSON with sorted keys, for comparisons: a tuple from
+    Python and a list from YAML compare equal."""
     return json.dumps(value, sort_keys=True, default=str)
 
 

@@ -170,6 +170,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         # the commits it ran under: all in metrics.json; in a record only when several (a
         # resumed checkpoint written under other code), since its git_commit names this process's
         commits: dict[str, list[str]] = {}
+        resumed: dict[str, int | None] = {}     # the epoch its checkpoint had reached, if any
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
         if any(t in tasks for t in _FULL_GRAPH_TASKS) or not tasks:
             method = cls(config)
@@ -178,8 +179,6 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                        checkpoint_path=saves.path('node') or tmp_dir / 'checkpoint.pt',
                        resume_from=start_from, checkpoint_seconds=saves.seconds,
                        callbacks=callbacks_from_config(config))
-            if resume is not None:  # an explicit --resume: its records say so too
-                saves.resumed_after['node'] = method.resumed_from_epoch_
             if saves.path('node') is not None:
                 shutil.copyfile(saves.path('node'), tmp_dir / 'checkpoint.pt')
             if getattr(method, 'selection_', None):
@@ -189,6 +188,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             health['node'] = embedding_health(z, name='the embeddings')
             flat['node'] = flat_episodes(method.history_)
             commits['node'] = method.git_commits_
+            resumed['node'] = method.resumed_from_epoch_   # --resume or a bench checkpoint
             if save_embeddings:
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
@@ -219,6 +219,7 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             health['link'] = embedding_health(z_link, name="the link training's embeddings")
             flat['link'] = flat_episodes(link_method.history_)
             commits['link'] = link_method.git_commits_
+            resumed['link'] = link_method.resumed_from_epoch_
             metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
             if method is None:
                 method = link_method
@@ -245,7 +246,8 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
                                            if training in flat else {}),
                                         **({'git_commits': commits[training]}
                                            if len(commits.get(training, ())) > 1 else {}),
-                                        **saves.provenance(base),
+                                        **({'resumed_from_epoch': resumed[training]}
+                                           if resumed.get(training) is not None else {}),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})
             records.append(record)
@@ -296,7 +298,6 @@ class _Checkpoints:
             folder = None
         self.folder = Path(folder) if folder is not None else None
         self.seconds = float(seconds) if self.folder is not None else 0.0
-        self.resumed_after: dict[str, int] = {}  # training ('node' / 'link') -> its epoch
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
 
@@ -306,6 +307,7 @@ class _Checkpoints:
     def resume_point(self, name: str, method: Any) -> Path | None:
         """The checkpoint ``name`` if it continues this very config, else ``None`` (a stale or
         unreadable one is set aside with a warning, and training starts afresh)."""
+        from gcl.methods.base import canonical
         from gcl.train.checkpoint import load_checkpoint
 
         path = self.path(name)
@@ -317,39 +319,16 @@ class _Checkpoints:
             logger.warning('%s; starting this training afresh', exc)
             path.unlink(missing_ok=True)
             return None
-        if _canonical(_with_defaults(method, state.get('config'))) != _canonical(method.config):
+        saved = method.resolve_saved_config(state.get('config'))
+        if canonical(saved) != canonical(method.config):
             logger.warning('%s was written by another config; starting this training afresh',
                            path)
             path.unlink(missing_ok=True)
             return None
-        epoch = int(state.get('epoch', 0))
-        logger.info('%s: resuming the %s training after epoch %d', path, name, epoch)
-        self.resumed_after[name] = epoch
+        logger.info('%s: resuming the %s training after epoch %d', path, name,
+                    int(state.get('epoch', 0)))
         return path
-
-    def provenance(self, task: str) -> dict[str, int]:
-        """``{'resumed_from_epoch': k}`` for a task whose training resumed, else ``{}`` (the
-        link task has its own training; node and cluster share the full-graph one)."""
-        name = _training_of(task)
-        return {'resumed_from_epoch': self.resumed_after[name]} \
-            if name in self.resumed_after else {}
 
     def remove(self) -> None:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _with_defaults(method: Any, config: Any) -> Any:
-    """A checkpoint's ``config`` as ``method``'s class resolves it (over its defaults), so that
-    an option added to gcl after the checkpoint was written (at its default) does not make it
-    "another config"."""
-    if not isinstance(config, dict):
-        return config
-    try:
-        return type(method)(config).config
-    except GCLError:               # keys this gcl does not know: certainly another config
-        return config
-
-
-def _canonical(config: Any) -> str:
-    return json.dumps(config, sort_keys=True, default=str)

@@ -218,8 +218,6 @@ def test_a_checkpoint_of_another_config_is_not_resumed(sbm_graph, tmp_path, capl
 def test_a_checkpoint_from_before_a_new_option_still_resumes(sbm_graph, tmp_path, monkeypatch):
     """An option gcl added later (at its default) is not "another config": a checkpoint written
     without it resumes (here: without train.loss_precision, as before that option existed)."""
-    import gcl.train.run as run_module
-
     folder = tmp_path / 'ckpt'
     with monkeypatch.context() as patch:
         KillAfterStep(patch, epoch=5)
@@ -229,7 +227,7 @@ def test_a_checkpoint_from_before_a_new_option_still_resumes(sbm_graph, tmp_path
     saved = load_checkpoint(folder / 'node.pt', 'grace')
     del saved['config']['train']['loss_precision']
     torch.save(saved, folder / 'node.pt')
-    assert run_module._with_defaults(get_method('grace')(_config()), saved['config']) == \
+    assert get_method('grace')(_config()).resolve_saved_config(saved['config']) == \
         get_method('grace')(_config()).config
     result = run(_config(), data=sbm_graph, out_dir=tmp_path / 'runs', tasks=['node'],
                  save_embeddings=False, checkpoint_dir=folder, checkpoint_seconds=1e-9)
