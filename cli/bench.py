@@ -153,13 +153,8 @@ def bench(
                    for c in cells]
 
         def render_cells() -> None:
-            from rich import box
-            from rich.table import Table
-
-            # compact, and long names folded rather than cut ('gca/amazon-compute…' at 80 columns)
-            table = Table(title=f'{len(cells)} cells -> {results_file}', title_justify='left',
-                          box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                          padding=(0, 1, 0, 0))
+            # long names folded rather than cut ('gca/amazon-compute…' at 80 columns)
+            table = common.compact_table(f'{len(cells)} cells -> {results_file}')
             for column in ('cell', 'protocol', 'config', 'done', 'checkpoint'):
                 table.add_column(column, overflow='fold')
             for item in payload:
@@ -224,9 +219,7 @@ def _rows_table(rows: list[Any], title: str) -> Any:
     'kmean…' at 80 columns. Wall times, memory and commands stay in the markdown and CSV."""
     import shlex
 
-    from rich import box
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
     from gcl.bench.leaderboard import setting_options
@@ -236,8 +229,7 @@ def _rows_table(rows: list[Any], title: str) -> Any:
         groups.setdefault((row.dataset, row.task), []).append(row)
     parts: list[Any] = [Text(title, style='bold')]
     for (dataset, task), members in groups.items():
-        table = Table(title=f'{dataset} · {task}', title_justify='left', box=box.SIMPLE_HEAD,
-                      show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+        table = common.compact_table(f'{dataset} · {task}')
         for column in ('method', 'metric', 'mean ± std (%)', 'n', 'paper', 'protocol; settings'):
             table.add_column(column, no_wrap=column != 'protocol; settings', overflow='fold',
                              justify='right' if column in ('mean ± std (%)', 'n', 'paper')

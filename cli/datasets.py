@@ -19,7 +19,6 @@ def list_(
     fmt: Annotated[str, typer.Option('--format', help='table or json')] = 'table',
 ) -> None:
     """List every supported dataset: local status, size, classes and split."""
-    from rich.table import Table
 
     from gcl.data import CATALOG, dataset_status
 
@@ -30,14 +29,8 @@ def list_(
                      'split': spec.split})
 
     def render() -> None:
-        from rich import box
-
-        # Compact (a header rule, two spaces between columns) so that every number fits in 80
-        # columns: the boxed table cut them to '491,7…' when printed to a pipe or a narrow
-        # terminal.
-        table = Table(title='gcl datasets (status: cached / shipped / generated / download)',
-                      title_justify='left', box=box.SIMPLE_HEAD, show_edge=False,
-                      pad_edge=False, padding=(0, 1, 0, 0))
+        table = common.compact_table(
+            'gcl datasets (status: cached / shipped / generated / download)')
         for column in ('name', 'status', 'nodes', 'edges', 'feats', 'classes', 'split'):
             table.add_column(column, no_wrap=True, justify='right' if column in
                              ('nodes', 'edges', 'feats', 'classes') else 'left')
