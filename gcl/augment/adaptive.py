@@ -18,6 +18,7 @@ from torch_geometric.transforms import BaseTransform
 from gcl.augment.centrality import eigenvector_centrality, node_centrality, pagerank
 from gcl.augment.functional import _check_p, drop_edge_weighted, drop_feature_weighted
 from gcl.errors import GCLConfigError
+from gcl.utils.cache import TensorCache
 
 __all__ = [
     'edge_drop_weights',
@@ -91,14 +92,15 @@ class AdaptiveDropEdge(BaseTransform):
         if scheme not in _SCHEMES:
             raise GCLConfigError(f'unknown drop scheme {scheme!r}; choose one of {_SCHEMES}')
         self.p, self.scheme, self.threshold = p, scheme, threshold
-        self._cache: tuple[tuple, Tensor] | None = None
+        self._cache: TensorCache[Tensor] = TensorCache()
 
     def probabilities(self, data: Data) -> Tensor:
-        key = (data.edge_index.data_ptr(), data.edge_index.size(1), data.num_nodes)
-        if self._cache is None or self._cache[0] != key:
+        """Per-edge drop probabilities ``[E]`` of ``data`` (cached per graph)."""
+        def compute() -> Tensor:
             weights = edge_drop_weights(data.edge_index, data.num_nodes, self.scheme)
-            self._cache = (key, adaptive_probabilities(weights, self.p, self.threshold))
-        return self._cache[1]
+            return adaptive_probabilities(weights, self.p, self.threshold)
+
+        return self._cache.get((data.edge_index,), data.num_nodes, compute)
 
     def forward(self, data: Data) -> Data:
         out = copy.copy(data)
@@ -124,15 +126,16 @@ class AdaptiveMaskFeature(BaseTransform):
         if scheme not in _SCHEMES:
             raise GCLConfigError(f'unknown drop scheme {scheme!r}; choose one of {_SCHEMES}')
         self.p, self.scheme, self.threshold, self.dense = p, scheme, threshold, dense
-        self._cache: tuple[tuple, Tensor] | None = None
+        self._cache: TensorCache[Tensor] = TensorCache()
 
     def probabilities(self, data: Data) -> Tensor:
-        key = (data.x.data_ptr(), data.edge_index.data_ptr(), data.edge_index.size(1))
-        if self._cache is None or self._cache[0] != key:
+        """Per-feature drop probabilities ``[F]`` of ``data`` (cached per graph)."""
+        def compute() -> Tensor:
             centrality = node_centrality(data.edge_index, data.num_nodes, self.scheme)
             weights = feature_drop_weights(data.x, centrality, self.dense)
-            self._cache = (key, adaptive_probabilities(weights, self.p, self.threshold))
-        return self._cache[1]
+            return adaptive_probabilities(weights, self.p, self.threshold)
+
+        return self._cache.get((data.x, data.edge_index), data.num_nodes, compute)
 
     def forward(self, data: Data) -> Data:
         out = copy.copy(data)

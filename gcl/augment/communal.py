@@ -27,6 +27,7 @@ from torch_geometric.transforms import BaseTransform
 
 from gcl.augment.functional import _check_p, drop_feature_weighted
 from gcl.errors import GCLDataError
+from gcl.utils.cache import TensorCache
 
 logger = logging.getLogger(__name__)
 
@@ -272,16 +273,15 @@ class CommunalDropEdge(BaseTransform):
         self.p, self.threshold, self.force_undirected = p, threshold, force_undirected
         self.communities = _as_long(communities)
         self.strength = strength
-        self._cache: tuple[tuple, Tensor] | None = None
+        self._cache: TensorCache[Tensor] = TensorCache()
 
     def edge_weight(self, data: Data) -> Tensor:
-        """:math:`\\hat w_e` ``[E]`` of ``data`` (cached)."""
-        key = (data.edge_index.data_ptr(), data.edge_index.size(1), data.num_nodes)
-        if self._cache is None or self._cache[0] != key:
+        """:math:`\\hat w_e` ``[E]`` of ``data`` (cached per graph)."""
+        def compute() -> Tensor:
             strength = _strength_for(data, self.communities, self.strength)
-            weight = ced_edge_weights(data.edge_index, self.communities, strength)
-            self._cache = (key, weight)
-        return self._cache[1]
+            return ced_edge_weights(data.edge_index, self.communities, strength)
+
+        return self._cache.get((data.edge_index,), data.num_nodes, compute)
 
     def forward(self, data: Data) -> Data:
         out = copy.copy(data)
@@ -317,18 +317,18 @@ class CommunalAttributeVoting(BaseTransform):
         self.p, self.threshold, self.dense = p, threshold, dense
         self.communities = _as_long(communities)
         self.strength = strength
-        self._cache: tuple[tuple, Tensor] | None = None
+        self._cache: TensorCache[Tensor] = TensorCache()
 
     def probabilities(self, data: Data) -> Tensor:
-        """Per-attribute drop probabilities ``[F]`` of ``data`` (cached)."""
-        key = (data.x.data_ptr(), tuple(data.x.shape), data.edge_index.data_ptr())
-        if self._cache is None or self._cache[0] != key:
+        """Per-attribute drop probabilities ``[F]`` of ``data`` (cached per graph)."""
+        def compute() -> Tensor:
             strength = _strength_for(data, self.communities, self.strength)
             _check_communities(self.communities, strength, data.num_nodes)
             node_strength = strength[self.communities]                              # [N]
             weight = cav_attribute_weights(data.x, node_strength, self.dense)
-            self._cache = (key, cav_drop_probabilities(weight, self.p, self.threshold))
-        return self._cache[1]
+            return cav_drop_probabilities(weight, self.p, self.threshold)
+
+        return self._cache.get((data.x, data.edge_index), data.num_nodes, compute)
 
     def forward(self, data: Data) -> Data:
         out = copy.copy(data)

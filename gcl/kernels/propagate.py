@@ -14,11 +14,12 @@ Measured against ``GCNConv`` in ``benchmarks/bench_kernels.py``.
 from __future__ import annotations
 
 import warnings
-import weakref
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
+
+from gcl.utils.cache import TensorCache
 
 __all__ = ['gcn_csr_adjacency', 'gcn_adjacency', 'GCNAdjacency', 'csr_propagate',
            'CachedAdjacency']
@@ -151,41 +152,29 @@ def csr_propagate(adjacency: Tensor | GCNAdjacency, x: Tensor) -> Tensor:
 class CachedAdjacency:
     """Remembers the :class:`GCNAdjacency` of the last graph it saw.
 
-    The key is the ``edge_index`` tensor object itself (held by weak reference, so a freed tensor
-    whose memory is reused never matches), its in-place version counter, the node count and the
-    edge weights. Augmented views (a new ``edge_index`` every call) simply rebuild.
+    The key is the ``edge_index`` and edge-weight tensor objects themselves with their in-place
+    version counters (:class:`gcl.utils.cache.TensorCache`: weak references, so a freed tensor
+    whose memory is reused never matches), the node count, dtype and device. Augmented views (a
+    new ``edge_index`` every call) simply rebuild.
     """
 
     def __init__(self, add_self_loops: bool = True, improved: bool = False) -> None:
         self.add_self_loops = add_self_loops
         self.improved = improved
-        self._key: tuple | None = None
-        self._ref: weakref.ref | None = None
-        self._weight_ref: weakref.ref | None = None
-        self._value: Tensor | None = None
+        self._cache: TensorCache[GCNAdjacency] = TensorCache()
 
     def __call__(self, edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None,
                  dtype: torch.dtype = torch.float32) -> GCNAdjacency:
-        key = (edge_index._version, num_nodes, dtype, edge_index.device,
-               None if edge_weight is None else edge_weight._version)
-        hit = (self._value is not None and self._key == key and self._ref is not None
-               and self._ref() is edge_index
-               and (edge_weight is None) == (self._weight_ref is None)
-               and (edge_weight is None or self._weight_ref() is edge_weight))
-        if hit:
-            return self._value
-        if self.add_self_loops and not self.improved:
-            value = gcn_adjacency(edge_index, num_nodes, edge_weight, dtype=dtype)
-        else:
+        def compute() -> GCNAdjacency:
+            if self.add_self_loops and not self.improved:
+                return gcn_adjacency(edge_index, num_nodes, edge_weight, dtype=dtype)
             matrix = gcn_csr_adjacency(edge_index, num_nodes, edge_weight,
                                        add_self_loops=self.add_self_loops,
                                        improved=self.improved, dtype=dtype)
-            value = GCNAdjacency(matrix, matrix.t().to_sparse_csr(), None)
-        self._key = key
-        self._ref = weakref.ref(edge_index)
-        self._weight_ref = weakref.ref(edge_weight) if edge_weight is not None else None
-        self._value = value
-        return value
+            return GCNAdjacency(matrix, matrix.t().to_sparse_csr(), None)
+
+        return self._cache.get((edge_index, edge_weight), (num_nodes, dtype, edge_index.device),
+                               compute)
 
     def __getstate__(self) -> dict:
         """Copies and pickles keep the settings, not the cached matrix (weak references
@@ -197,4 +186,4 @@ class CachedAdjacency:
 
     def clear(self) -> None:
         """Forget the cached adjacency."""
-        self._key = self._ref = self._weight_ref = self._value = None
+        self._cache.clear()

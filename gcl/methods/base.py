@@ -32,6 +32,7 @@ from gcl.registry import resolve
 from gcl.train.checkpoint import load_checkpoint, save_checkpoint
 from gcl.train.loop import Callback, fit_loop
 from gcl.train.record import git_commit
+from gcl.utils.cache import TensorCache
 from gcl.utils.device import resolve_device
 from gcl.utils.numerics import keep_subnormals_out
 from gcl.utils.seed import seed_everything
@@ -157,12 +158,10 @@ class Method(ABC):
         setting = (self.config.get('encoder') or {}).get('sparse_input', False)
         if setting is False:
             return x
-        key = (x.data_ptr(), tuple(x.shape), x.dtype, x.device, x._version, str(setting))
-        cached = getattr(self, '_input_features', None)
-        if cached is None or cached[0] != key:
-            value = SparseFeatures.from_dense(x) if sparse_features_pay_off(x, setting) else x
-            cached = self._input_features = (key, value)
-        return cached[1]
+        cache = self.__dict__.setdefault('_input_features', TensorCache())
+        return cache.get((x,), str(setting), lambda: (SparseFeatures.from_dense(x)
+                                                      if sparse_features_pay_off(x, setting)
+                                                      else x))
 
     def masked_features(self, data: Data, keep: Tensor) -> Tensor | SparseFeatures:
         """The features of a view with the columns where ``keep [F]`` is false zeroed: dense

@@ -218,3 +218,17 @@ def test_unknown_scheme_raises():
         edge_drop_weights(torch.tensor([[0], [1]]), 2, 'nope')
     with pytest.raises(GCLConfigError, match='centrality'):
         node_centrality(torch.tensor([[0], [1]]), 2, 'nope')
+
+
+def test_probabilities_follow_a_graph_edited_in_place(sbm):
+    """The cached probabilities belong to the tensors, not to their addresses: after an
+    in-place edit (same address) they are computed again (they were stale before)."""
+    data = Data(x=sbm.x.clone(), edge_index=sbm.edge_index.clone(), num_nodes=sbm.num_nodes)
+    edge_t, feat_t = AdaptiveDropEdge(0.3, 'degree'), AdaptiveMaskFeature(0.3, 'degree')
+    edge_t.probabilities(data), feat_t.probabilities(data)
+    data.edge_index[1] = data.edge_index[1].flip(0)          # other targets, same address
+    data.x[:, :10] = 1.0 - data.x[:, :10]
+    assert torch.equal(edge_t.probabilities(data),
+                       AdaptiveDropEdge(0.3, 'degree').probabilities(data))
+    assert torch.equal(feat_t.probabilities(data),
+                       AdaptiveMaskFeature(0.3, 'degree').probabilities(data))

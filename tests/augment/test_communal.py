@@ -189,3 +189,20 @@ def test_bad_inputs_raise():
         CommunalDropEdge(1.5, COMMUNITIES)
     with pytest.raises(GCLDataError, match='threshold'):
         CommunalAttributeVoting(0.2, COMMUNITIES, threshold=2.0)
+
+
+def test_weights_follow_a_graph_edited_in_place():
+    """CED weights and CAV probabilities are recomputed after an in-place edit of the graph
+    (the address-keyed cache returned the old graph's values)."""
+    x = torch.rand(6, 5)
+    data = Data(x=x, edge_index=EDGE_INDEX.clone(), num_nodes=6)
+    edge_t = CommunalDropEdge(0.3, COMMUNITIES)
+    attr_t = CommunalAttributeVoting(0.3, COMMUNITIES)
+    edge_t.edge_weight(data), attr_t.probabilities(data)
+    data.edge_index[:, 6] = torch.tensor([0, 4])             # the bridge 2 - 3 becomes 0 -> 4
+    data.edge_index[:, 13] = torch.tensor([4, 0])
+    data.x[:, 0] = 0.0
+    assert torch.equal(edge_t.edge_weight(data),
+                       CommunalDropEdge(0.3, COMMUNITIES).edge_weight(data))
+    assert torch.equal(attr_t.probabilities(data),
+                       CommunalAttributeVoting(0.3, COMMUNITIES).probabilities(data))
