@@ -11,7 +11,7 @@ Python API in one screen::
 
 __version__ = '0.1.0'
 
-import importlib as _importlib
+from gcl._lazy import lazy_names as _lazy_names
 
 # Names load on first use (PEP 562), so that `import gcl.cli.main` -- the `gcl` command --
 # does not import torch and PyG (3 s) before it knows what it will do: `gcl --help` answers at
@@ -42,21 +42,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gcl' has no attribute {name!r}")
-    if name == 'data':
-        value: object = _importlib.import_module(module)
-    else:
-        value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)
 
 __all__ = [
     '__version__',

@@ -155,7 +155,8 @@ class CachedAdjacency:
     The key is the ``edge_index`` and edge-weight tensor objects themselves with their in-place
     version counters (:class:`gcl.utils.cache.TensorCache`: weak references, so a freed tensor
     whose memory is reused never matches), the node count, dtype and device. Augmented views (a
-    new ``edge_index`` every call) simply rebuild.
+    new ``edge_index`` every call) simply rebuild. Copies and pickles keep the settings and start
+    with an empty cache.
     """
 
     def __init__(self, add_self_loops: bool = True, improved: bool = False) -> None:
@@ -175,14 +176,6 @@ class CachedAdjacency:
 
         return self._cache.get((edge_index, edge_weight), (num_nodes, dtype, edge_index.device),
                                compute)
-
-    def __getstate__(self) -> dict:
-        """Copies and pickles keep the settings, not the cached matrix (weak references
-        cannot be copied)."""
-        return {'add_self_loops': self.add_self_loops, 'improved': self.improved}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
 
     def clear(self) -> None:
         """Forget the cached adjacency."""

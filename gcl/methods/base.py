@@ -108,6 +108,8 @@ class Method(ABC):
         if random_state is not None:
             self.config['seed'] = int(random_state)
         self.config['method'] = self.name
+        # the first layer's view of data.x, built once per feature tensor (input_features)
+        self._input_features: TensorCache[Tensor | SparseFeatures] = TensorCache()
 
     # ----------------------------------------------------------------- to override
     @classmethod
@@ -158,10 +160,8 @@ class Method(ABC):
         setting = (self.config.get('encoder') or {}).get('sparse_input', False)
         if setting is False:
             return x
-        cache = self.__dict__.setdefault('_input_features', TensorCache())
-        return cache.get((x,), str(setting), lambda: (SparseFeatures.from_dense(x)
-                                                      if sparse_features_pay_off(x, setting)
-                                                      else x))
+        return self._input_features.get((x,), str(setting), lambda: (
+            SparseFeatures.from_dense(x) if sparse_features_pay_off(x, setting) else x))
 
     def masked_features(self, data: Data, keep: Tensor) -> Tensor | SparseFeatures:
         """The features of a view with the columns where ``keep [F]`` is false zeroed: dense

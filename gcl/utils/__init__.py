@@ -4,7 +4,7 @@ Names load on first use (PEP 562), so that light modules such as :mod:`gcl.utils
 imported without torch (the ``gcl`` command decides whether to start again before importing it).
 """
 
-import importlib as _importlib
+from gcl._lazy import lazy_names as _lazy_names
 
 _LAZY: dict[str, str] = {
     'seed_everything': 'gcl.utils.seed',
@@ -18,14 +18,4 @@ _LAZY: dict[str, str] = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gcl.utils' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)

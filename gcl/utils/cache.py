@@ -34,14 +34,12 @@ class TensorCache(Generic[T]):
     """
 
     def __init__(self) -> None:
-        self.clear()
+        # (weak references to the tensors, their versions + extra, the value), or None
+        self._entry: tuple[tuple[weakref.ref | None, ...], tuple, T] | None = None
 
     def clear(self) -> None:
         """Forget the remembered value."""
-        self._refs: tuple[weakref.ref | None, ...] = ()
-        self._key: tuple = ()
-        self._value: T | None = None
-        self._full = False
+        self._entry = None
 
     @staticmethod
     def _versions(tensors: Sequence[Tensor | None], extra: Hashable) -> tuple:
@@ -50,28 +48,25 @@ class TensorCache(Generic[T]):
     def hit(self, tensors: Sequence[Tensor | None], extra: Hashable = None) -> bool:
         """Whether the remembered value belongs to ``tensors`` (the same objects, not modified in
         place since) and ``extra``."""
-        if not self._full or len(tensors) != len(self._refs):
+        if self._entry is None:
             return False
-        for ref, t in zip(self._refs, tensors):
-            if (ref is None) != (t is None) or (ref is not None and ref() is not t):
-                return False
-        return self._key == self._versions(tensors, extra)
+        refs, key, _ = self._entry
+        return (len(refs) == len(tensors)
+                and all((t is None) if ref is None else ref() is t
+                        for ref, t in zip(refs, tensors))
+                and key == self._versions(tensors, extra))
 
     def get(self, tensors: Sequence[Tensor | None], extra: Hashable,
             compute: Callable[[], T]) -> T:
         """The remembered value for ``tensors`` and ``extra``, or ``compute()``, remembered."""
         if not self.hit(tensors, extra):
             value = compute()
-            self._refs = tuple(None if t is None else weakref.ref(t) for t in tensors)
-            self._key = self._versions(tensors, extra)
-            self._value, self._full = value, True
-        return self._value  # type: ignore[return-value]
+            self._entry = (tuple(None if t is None else weakref.ref(t) for t in tensors),
+                           self._versions(tensors, extra), value)
+        return self._entry[2]  # type: ignore[index]
 
     def __getstate__(self) -> dict:
-        return {}
-
-    def __setstate__(self, state: dict) -> None:
-        self.clear()
+        return {'_entry': None}
 
     def __deepcopy__(self, memo: dict) -> TensorCache[T]:
         return TensorCache()
