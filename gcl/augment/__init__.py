@@ -19,6 +19,7 @@ from gcl.augment.compose import Compose, make_view
 from gcl.augment.drop_edge import DropEdge
 from gcl.augment.functional import drop_edge_weighted, drop_feature, drop_feature_weighted
 from gcl.augment.mask_feature import MaskFeature
+from gcl.augment.weighted import WeightedFeatureMask
 
 __all__ = [
     'DropEdge',
@@ -28,6 +29,7 @@ __all__ = [
     'feature_drop_weights',
     'adaptive_probabilities',
     'MaskFeature',
+    'WeightedFeatureMask',
     'Compose',
     'make_view',
     'drop_feature',

@@ -16,7 +16,8 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from gcl.augment.centrality import eigenvector_centrality, node_centrality, pagerank
-from gcl.augment.functional import _check_p, drop_edge_weighted, drop_feature_weighted
+from gcl.augment.functional import _check_p, drop_edge_weighted
+from gcl.augment.weighted import WeightedFeatureMask
 from gcl.errors import GCLConfigError
 from gcl.utils.cache import TensorCache
 
@@ -112,7 +113,7 @@ class AdaptiveDropEdge(BaseTransform):
                 f'threshold={self.threshold})')
 
 
-class AdaptiveMaskFeature(BaseTransform):
+class AdaptiveMaskFeature(WeightedFeatureMask):
     """Zero feature column ``j`` with probability ``min(w_j * p, threshold)`` (GCA).
 
     Node centrality: degree in the undirected graph (``degree``), 10-step GCA PageRank
@@ -125,22 +126,14 @@ class AdaptiveMaskFeature(BaseTransform):
         _check_p(p)
         if scheme not in _SCHEMES:
             raise GCLConfigError(f'unknown drop scheme {scheme!r}; choose one of {_SCHEMES}')
+        super().__init__()
         self.p, self.scheme, self.threshold, self.dense = p, scheme, threshold, dense
-        self._cache: TensorCache[Tensor] = TensorCache()
 
-    def probabilities(self, data: Data) -> Tensor:
-        """Per-feature drop probabilities ``[F]`` of ``data`` (cached per graph)."""
-        def compute() -> Tensor:
-            centrality = node_centrality(data.edge_index, data.num_nodes, self.scheme)
-            weights = feature_drop_weights(data.x, centrality, self.dense)
-            return adaptive_probabilities(weights, self.p, self.threshold)
-
-        return self._cache.get((data.x, data.edge_index), data.num_nodes, compute)
-
-    def forward(self, data: Data) -> Data:
-        out = copy.copy(data)
-        out.x, _ = drop_feature_weighted(data.x, self.probabilities(data))
-        return out
+    def compute_probabilities(self, data: Data) -> Tensor:
+        """Per-feature drop probabilities ``[F]`` of ``data``, uncached."""
+        centrality = node_centrality(data.edge_index, data.num_nodes, self.scheme)
+        weights = feature_drop_weights(data.x, centrality, self.dense)
+        return adaptive_probabilities(weights, self.p, self.threshold)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(p={self.p}, scheme={self.scheme!r}, '

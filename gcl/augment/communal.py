@@ -26,6 +26,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from gcl.augment.functional import _check_p, drop_feature_weighted
+from gcl.augment.weighted import WeightedFeatureMask
 from gcl.errors import GCLDataError
 from gcl.utils.cache import TensorCache
 
@@ -295,7 +296,7 @@ class CommunalDropEdge(BaseTransform):
                 f'threshold={self.threshold}, force_undirected={self.force_undirected})')
 
 
-class CommunalAttributeVoting(BaseTransform):
+class CommunalAttributeVoting(WeightedFeatureMask):
     r"""CSGCL's Communal Attribute Voting as a transform (ALGORITHMS.md §4.3): zero feature
     column ``a`` for all nodes with probability :math:`\mathrm{clip}(w_a / \bar w\,p, 0, \theta)`.
 
@@ -314,26 +315,18 @@ class CommunalAttributeVoting(BaseTransform):
                  threshold: float = 1.0, dense: bool = False) -> None:
         _check_p(p)
         _check_threshold(threshold)
+        super().__init__()
         self.p, self.threshold, self.dense = p, threshold, dense
         self.communities = _as_long(communities)
         self.strength = strength
-        self._cache: TensorCache[Tensor] = TensorCache()
 
-    def probabilities(self, data: Data) -> Tensor:
-        """Per-attribute drop probabilities ``[F]`` of ``data`` (cached per graph)."""
-        def compute() -> Tensor:
-            strength = _strength_for(data, self.communities, self.strength)
-            _check_communities(self.communities, strength, data.num_nodes)
-            node_strength = strength[self.communities]                              # [N]
-            weight = cav_attribute_weights(data.x, node_strength, self.dense)
-            return cav_drop_probabilities(weight, self.p, self.threshold)
-
-        return self._cache.get((data.x, data.edge_index), data.num_nodes, compute)
-
-    def forward(self, data: Data) -> Data:
-        out = copy.copy(data)
-        out.x, _ = drop_feature_weighted(data.x, self.probabilities(data))
-        return out
+    def compute_probabilities(self, data: Data) -> Tensor:
+        """Per-attribute drop probabilities ``[F]`` of ``data``, uncached."""
+        strength = _strength_for(data, self.communities, self.strength)
+        _check_communities(self.communities, strength, data.num_nodes)
+        node_strength = strength[self.communities]                                  # [N]
+        weight = cav_attribute_weights(data.x, node_strength, self.dense)
+        return cav_drop_probabilities(weight, self.p, self.threshold)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(p={self.p}, '
