@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -163,32 +164,26 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         metrics: dict[str, dict[str, Any]] = {}
         timings: dict[str, float] = {}
         method = None
-        # per training ('node': the full graph's, serving node and cluster; 'link'):
-        selected: dict[str, Any] = {}  # the epoch train.select='rankme' kept
-        health: dict[str, dict[str, Any]] = {}  # embedding_health of its embeddings
-        flat: dict[str, list[list[int]]] = {}   # its flat-loss episodes (StallWatch's)
-        # the commits it ran under: all in metrics.json; in a record only when several (a
-        # resumed checkpoint written under other code), since its git_commit names this process's
-        commits: dict[str, list[str]] = {}
-        resumed: dict[str, int | None] = {}     # the epoch its checkpoint had reached, if any
+        trainings: dict[str, _Training] = {}   # 'node' (the full graph's) and / or 'link'
         saves = _Checkpoints(checkpoint_dir, config, checkpoint_seconds)
+
+        def fit(training: str, model: Any, graph: Any, checkpoint: Path | None,
+                start_from: Any) -> torch.Tensor:
+            """Train ``model`` on ``graph``, note what its records need, return its embeddings."""
+            model.fit(graph, device=device, progress=progress, checkpoint_path=checkpoint,
+                      resume_from=start_from, checkpoint_seconds=saves.seconds,
+                      callbacks=callbacks_from_config(config))
+            timings['fit' if training == 'node' else 'fit_link'] = model.fit_seconds_
+            z = model.embed(graph)
+            trainings[training] = _Training.of(model, z, training)
+            return z
+
         if any(t in tasks for t in _FULL_GRAPH_TASKS) or not tasks:
             method = cls(config)
-            start_from = resume or saves.resume_point('node', method)
-            method.fit(data, device=device, progress=progress,
-                       checkpoint_path=saves.path('node') or tmp_dir / 'checkpoint.pt',
-                       resume_from=start_from, checkpoint_seconds=saves.seconds,
-                       callbacks=callbacks_from_config(config))
+            z = fit('node', method, data, saves.path('node') or tmp_dir / 'checkpoint.pt',
+                    resume or saves.resume_point('node', method))
             if saves.path('node') is not None:
                 shutil.copyfile(saves.path('node'), tmp_dir / 'checkpoint.pt')
-            if getattr(method, 'selection_', None):
-                selected['node'] = method.selection_
-            timings['fit'] = method.fit_seconds_
-            z = method.embed(data)
-            health['node'] = embedding_health(z, name='the embeddings')
-            flat['node'] = flat_episodes(method.history_)
-            commits['node'] = method.git_commits_
-            resumed['node'] = method.resumed_from_epoch_   # --resume or a bench checkpoint
             if save_embeddings:
                 atomic_save_torch({'embeddings': z, 'method': config['method'],
                                    'dataset': config['dataset'], 'seed': seed},
@@ -207,47 +202,27 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
             train_data, edge_split = link_split(data, config)
             seed_everything(seed)
             link_method = cls(config)
-            link_method.fit(train_data, device=device, progress=progress,
-                            checkpoint_path=saves.path('link'),
-                            resume_from=saves.resume_point('link', link_method),
-                            checkpoint_seconds=saves.seconds,
-                            callbacks=callbacks_from_config(config))
-            if getattr(link_method, 'selection_', None):
-                selected['link'] = link_method.selection_
-            timings['fit_link'] = link_method.fit_seconds_
-            z_link = link_method.embed(train_data)
-            health['link'] = embedding_health(z_link, name="the link training's embeddings")
-            flat['link'] = flat_episodes(link_method.history_)
-            commits['link'] = link_method.git_commits_
-            resumed['link'] = link_method.resumed_from_epoch_
+            z_link = fit('link', link_method, train_data, saves.path('link'),
+                         saves.resume_point('link', link_method))
             metrics.update(evaluate_embeddings(z_link, train_data, config, ['link'], edge_split))
             if method is None:
                 method = link_method
                 _write_history(tmp_dir / 'history.jsonl', method.history_)
         summary = {'metrics': metrics, 'seconds': timings, 'epochs': int(config['optim']['epochs']),
                    'seconds_per_epoch': _seconds_per_epoch(method), 'device': str(method.device_),
-                   'git_commits': commits}
+                   'git_commits': {k: t.commits for k, t in trainings.items()}}
         atomic_write_text(tmp_dir / 'metrics.json', json.dumps(summary, indent=2, default=str))
         records = []
         for task, values in metrics.items():
             base = task.split(':')[0]
-            training = _training_of(base)
+            training = trainings.get(_training_of(base))
             record = make_record(config=config, task=base, metrics=values,
                                  wall_s=sum(timings.values()),
                                  epochs=int(config['optim']['epochs']), device=str(method.device_),
                                  data_sha=data_sha,
                                  extra={'run_dir': str(final_dir),
                                         'seconds_per_epoch': summary['seconds_per_epoch'],
-                                        **({'selection': selected[training]}
-                                           if training in selected else {}),
-                                        **({'embedding': health[training]}
-                                           if training in health else {}),
-                                        **({'loss_flat': flat[training]}
-                                           if training in flat else {}),
-                                        **({'git_commits': commits[training]}
-                                           if len(commits.get(training, ())) > 1 else {}),
-                                        **({'resumed_from_epoch': resumed[training]}
-                                           if resumed.get(training) is not None else {}),
+                                        **(training.record_fields() if training else {}),
                                         **({'sweep': dict(sweep[base])}
                                            if sweep and base in sweep else {})})
             records.append(record)
@@ -265,6 +240,35 @@ def run(config: dict[str, Any], *, root: str | os.PathLike | None = None,
         append_jsonl(results, record)
     return {'run_dir': final_dir, 'metrics': metrics, 'records': records, 'config': config,
             'split': get_idx_split(data) is not None}
+
+
+@dataclass
+class _Training:
+    """What one training of a run (``'node'``: the full graph's, serving node, cluster and
+    transductive link; ``'link'``: the one without the held-out edges) gives its records."""
+
+    health: dict[str, Any]                  # embedding_health of its embeddings
+    flat: list[list[int]]                   # its flat-loss episodes (StallWatch's)
+    # the commits it ran under: all in metrics.json; in a record only when several (a resumed
+    # checkpoint written under other code), since the record's git_commit names this process's
+    commits: list[str]
+    resumed: int | None = None              # the epoch its checkpoint had reached, if any
+    selection: Any = None                   # the epoch train.select='rankme' kept
+
+    @classmethod
+    def of(cls, method: Any, z: torch.Tensor, training: str) -> _Training:
+        """Read a fitted method and its embeddings ``z`` ``[N, D]``."""
+        name = 'the embeddings' if training == 'node' else "the link training's embeddings"
+        return cls(health=embedding_health(z, name=name), flat=flat_episodes(method.history_),
+                   commits=method.git_commits_, resumed=method.resumed_from_epoch_,
+                   selection=getattr(method, 'selection_', None) or None)
+
+    def record_fields(self) -> dict[str, Any]:
+        """The keys it adds to the records of the tasks it serves."""
+        return {**({'selection': self.selection} if self.selection else {}),
+                'embedding': self.health, 'loss_flat': self.flat,
+                **({'git_commits': self.commits} if len(self.commits) > 1 else {}),
+                **({'resumed_from_epoch': self.resumed} if self.resumed is not None else {})}
 
 
 def _training_of(task: str) -> str:
