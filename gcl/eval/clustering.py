@@ -18,6 +18,7 @@ from torch import Tensor
 from gcl.errors import GCLConfigError, GCLDataError
 from gcl.eval.node_classification import (
     _check_embeddings,
+    _check_input_dict,
     _check_labels,
     _l2_normalize,
     _quiet_sklearn,
@@ -121,13 +122,7 @@ class ClusteringEvaluator:
         """Score ``input_dict['y_pred']`` (cluster ids) against ``input_dict['y_true']``."""
         from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-        if not isinstance(input_dict, Mapping):
-            raise GCLDataError(f'input must be a dict {self.expected_input_format}.')
-        missing = [k for k in ('y_true', 'y_pred') if k not in input_dict]
-        if missing:
-            raise GCLDataError(
-                f'input dict lacks {missing}; expected {self.expected_input_format}.'
-            )
+        _check_input_dict(input_dict, ('y_true', 'y_pred'), self.expected_input_format)
         y_true, y_pred = _check_pair(input_dict['y_true'], input_dict['y_pred'])
         return {
             'nmi': float(normalized_mutual_info_score(y_true, y_pred, average_method='arithmetic')),

@@ -61,6 +61,16 @@ _METRICS = ('test_acc', 'val_acc', 'micro_f1', 'macro_f1')
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_input_dict(input_dict: Any, keys: Sequence[str], expected: str) -> None:
+    """The OGB-style evaluators' input check: a mapping holding ``keys`` (``expected`` says
+    what it should look like)."""
+    if not isinstance(input_dict, Mapping):
+        raise GCLDataError(f'input must be a dict {expected}.')
+    missing = [k for k in keys if k not in input_dict]
+    if missing:
+        raise GCLDataError(f'input dict lacks {missing}; expected {expected}.')
+
+
 def _check_embeddings(z: Any, num_nodes: int | None = None, name: str = 'z') -> Tensor:
     """Return ``z`` detached after checking it is a finite 2-D float tensor ``[N, D]``."""
     if isinstance(z, np.ndarray):
@@ -678,13 +688,7 @@ class NodeClassificationEvaluator:
 
     def eval(self, input_dict: Mapping[str, Any]) -> dict[str, Any]:
         """Evaluate ``input_dict['z']`` against ``input_dict['y']``; see the class docstring."""
-        if not isinstance(input_dict, Mapping):
-            raise GCLDataError(f'input must be a dict {self.expected_input_format}.')
-        missing = [k for k in ('z', 'y') if k not in input_dict]
-        if missing:
-            raise GCLDataError(
-                f'input dict lacks {missing}; expected {self.expected_input_format}.'
-            )
+        _check_input_dict(input_dict, ('z', 'y'), self.expected_input_format)
         return evaluate_node_classification(
             input_dict['z'],
             input_dict['y'],
