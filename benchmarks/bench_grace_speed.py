@@ -10,7 +10,7 @@ Each variant runs in a fresh subprocess (peak RSS only grows within a process):
 
 Usage::
 
-    python benchmarks/bench_grace_speed.py [--epochs 50] [--repeats 3]
+    python benchmarks/bench_grace_speed.py [--epochs 50] [--repeats 3] [--no-cli]
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from gcl.utils.io import atomic_write_text
 
 VARIANT = r'''
 import json, resource, sys, time, torch
@@ -97,7 +99,7 @@ def main() -> None:
         '# GRACE on Cora: seconds per epoch and peak RSS',
         '',
         f'Command: `python benchmarks/bench_grace_speed.py --epochs {args.epochs} '
-        f'--repeats {args.repeats}`  ',
+        f'--repeats {args.repeats}{" --no-cli" if args.no_cli else ""}`  ',
         f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, '
         f'{torch.get_num_threads()} threads; {time.strftime("%Y-%m-%d")}. Medians of '
         f'{args.repeats} fresh subprocesses per variant, interleaved; first 2 epochs dropped.',
@@ -117,8 +119,11 @@ def main() -> None:
                   f'training {cli["sec_per_epoch"]:.4f} s/epoch; '
                   f'peak RSS {cli["peak_rss_mb_children_max"]:.0f} MiB (largest child process '
                   'of this benchmark).']
+    else:
+        lines += ['', 'The whole `gcl train --method grace --dataset cora` command was not '
+                  'timed in this run (`--no-cli`).']
     text = '\n'.join(lines) + '\n'
-    args.out.write_text(text)
+    atomic_write_text(args.out, text)   # no half-written report if the run is interrupted
     print(text)
 
 
