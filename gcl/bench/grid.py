@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from gcl.config import yaml_problem
 from gcl.errors import GCLConfigError
 from gcl.eval.evaluate import TASKS
 from gcl.eval.link_prediction import TRANSDUCTIVE_PROTOCOL
@@ -315,7 +316,7 @@ def load_suite(path: str | Path) -> Suite:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise GCLConfigError(f'{path}: not valid YAML ({str(exc).splitlines()[0]})') from exc
+        raise GCLConfigError(f'{path}: not valid YAML ({yaml_problem(exc)})') from exc
     if not isinstance(raw, dict):
         raise GCLConfigError(f'{path}: a suite must be a mapping of {sorted(_SUITE_KEYS)}')
     unknown = sorted(set(raw) - _SUITE_KEYS)

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from gcl.config import yaml_problem
 from gcl.errors import GCLConfigError
 
 __all__ = ['PaperNumber', 'load_papers', 'find_paper']
@@ -61,7 +62,7 @@ def load_papers(path: str | Path | None = None) -> list[PaperNumber]:
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise GCLConfigError(f'{where}: not valid YAML ({str(exc).splitlines()[0]})') from exc
+        raise GCLConfigError(f'{where}: not valid YAML ({yaml_problem(exc)})') from exc
     entries = raw.get('entries') if isinstance(raw, dict) else None
     if not isinstance(entries, list):
         raise GCLConfigError(f'{where}: expected a mapping with a list under "entries"')

@@ -205,6 +205,9 @@ def test_bad_papers_file(tmp_path):
                     'value: 1, protocol: x, tag: guess, source: s}\n')
     with pytest.raises(GCLConfigError, match="tag 'guess'"):
         load_papers(path)
+    path.write_text('entries:\n  - method: grace\n   dataset: cora\n')
+    with pytest.raises(GCLConfigError, match=r'p\.yaml: not valid YAML \(line 3, column 4: '):
+        load_papers(path)   # the position of the problem, on one line
 
 
 def test_write_leaderboard_end_to_end(tmp_path):

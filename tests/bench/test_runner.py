@@ -110,6 +110,9 @@ def test_suite_file(tmp_path):
     path.write_text('methods: [grace]\ndatasets: [cora]\nseeds: 0\nepoch: 3\n')
     with pytest.raises(GCLConfigError, match=r"unknown suite key\(s\) \['epoch'\]"):
         load_suite(path)
+    path.write_text('methods: [grace\ndatasets: [cora]\n')
+    with pytest.raises(GCLConfigError, match=r's\.yaml: not valid YAML \(line 2, column 9: '):
+        load_suite(path)   # the position of the problem, on one line
 
 
 def test_resume_skips_finished_cells(cells, tmp_path):
