@@ -10,6 +10,7 @@ probabilities follow from the graph.
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 
 from torch import Tensor
 from torch_geometric.data import Data
@@ -24,7 +25,9 @@ __all__ = ['WeightedFeatureMask']
 class WeightedFeatureMask(BaseTransform):
     """Zero feature column ``j`` of every node with probability ``p_j`` (a PyG transform).
 
-    Subclasses implement :meth:`compute_probabilities`; :meth:`probabilities` caches its result
+    An abstract base: subclasses implement :meth:`compute_probabilities` (GCA's
+    :class:`~gcl.augment.AdaptiveMaskFeature`, CSGCL's
+    :class:`~gcl.augment.CommunalAttributeVoting`); :meth:`probabilities` caches its result
     per graph (keyed on ``data.x`` and ``data.edge_index`` themselves and their in-place
     versions, :class:`gcl.utils.cache.TensorCache`), so only the draw is repeated per view.
 
@@ -35,9 +38,9 @@ class WeightedFeatureMask(BaseTransform):
     def __init__(self) -> None:
         self._cache: TensorCache[Tensor] = TensorCache()
 
+    @abstractmethod
     def compute_probabilities(self, data: Data) -> Tensor:
-        """Per-feature drop probabilities ``[F]`` of ``data``, uncached."""
-        raise NotImplementedError
+        """Per-feature drop probabilities ``[F]`` of ``data``, uncached (each in ``[0, 1]``)."""
 
     def probabilities(self, data: Data) -> Tensor:
         """Per-feature drop probabilities ``[F]`` of ``data`` (cached per graph)."""

@@ -3,6 +3,7 @@ the probabilities are computed once per graph, every call draws a fresh mask fro
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
@@ -51,5 +52,7 @@ def test_an_edited_graph_gets_new_probabilities() -> None:
 
 
 def test_the_method_masks_share_the_base() -> None:
+    with pytest.raises(TypeError, match='abstract'):
+        WeightedFeatureMask()   # an abstract base: it does not know its probabilities
     assert issubclass(AdaptiveMaskFeature, WeightedFeatureMask)
     assert issubclass(CommunalAttributeVoting, WeightedFeatureMask)
