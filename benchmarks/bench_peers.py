@@ -90,25 +90,18 @@ def check_losses(shim_dir: str, cogdl_python: str | None) -> dict:
 
 def export_graph(dataset: str, directory: str) -> tuple[str, dict]:
     """The graph as a plain tensor file, and GRACE's settings, for the CogDL process."""
-    from gcl.config import load_config
     from gcl.data import load_dataset
+
+    sys.path.insert(0, str(HERE))
+    from settings import grace_settings
 
     data = load_dataset(dataset)
     x = data.x.to_dense() if data.x.is_sparse else data.x
     path = str(Path(directory, f'{dataset}.pt'))
     torch.save({'x': x.contiguous(), 'edge_index': data.edge_index.contiguous()}, path)
-    config = load_config('grace', dataset)
-    enc, aug, opt = config['encoder'], config['augment'], config['optim']
-
-    def pair(v: float | list[float]) -> list[float]:
-        return [float(v)] * 2 if isinstance(v, (int, float)) else [float(a) for a in v]
-
-    return path, {'hidden': int(enc['hidden']),
-                  'proj': int(enc.get('proj_hidden') or enc['hidden']),
-                  'layers': int(enc['layers']), 'activation': enc['activation'],
-                  'p_edge': pair(aug['p_edge']), 'p_feat': pair(aug['p_feat']),
-                  'tau': float(config['loss']['tau']), 'lr': float(opt['lr']),
-                  'weight_decay': float(opt['weight_decay'])}
+    settings = grace_settings(dataset)
+    del settings['config']          # not JSON; CogDL needs only the plain values
+    return path, settings
 
 
 def run_variant(command: list[str], env: dict[str, str] | None,

@@ -14,13 +14,14 @@ import sys
 import time
 
 import torch
+from settings import grace_settings
 
-from gcl.config import load_config
 from gcl.data import load_dataset
 
 variant, dataset, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 data = load_dataset(dataset)
-config = load_config('grace', dataset, overrides={'optim.epochs': epochs, 'seed': 0})
+cfg = grace_settings(dataset, epochs)
+config = cfg['config']
 
 if variant == 'gcl':
     from gcl.methods import GRACE
@@ -38,20 +39,15 @@ else:
 
     from gcl.encoders.gcn import make_activation
 
-    enc, aug, opt = config['encoder'], config['augment'], config['optim']
-    hidden = int(enc['hidden'])
-    first = int(enc.get('first_hidden') or 2 * hidden)
-    proj = int(enc.get('proj_hidden') or hidden)
-    pe, pf = aug['p_edge'], aug['p_feat']
-    pe = pe if isinstance(pe, list) else [pe, pe]
-    pf = pf if isinstance(pf, list) else [pf, pf]
+    hidden, first, proj = cfg['hidden'], cfg['first'], cfg['proj']
+    pe, pf = cfg['p_edge'], cfg['p_feat']
 
     class Encoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            widths = [data.num_features] + [first] * (int(enc['layers']) - 1) + [hidden]
+            widths = [data.num_features] + [first] * (cfg['layers'] - 1) + [hidden]
             self.convs = nn.ModuleList(GCNConv(a, b) for a, b in zip(widths[:-1], widths[1:]))
-            self.act = make_activation(enc['activation'])
+            self.act = make_activation(cfg['activation'])
             self.fc1, self.fc2 = nn.Linear(hidden, proj), nn.Linear(proj, hidden)
             self.aug1 = A.Compose([A.EdgeRemoving(pe=pe[0]), A.FeatureMasking(pf=pf[0])])
             self.aug2 = A.Compose([A.EdgeRemoving(pe=pe[1]), A.FeatureMasking(pf=pf[1])])
@@ -71,10 +67,10 @@ else:
 
     torch.manual_seed(0)
     model = Encoder()
-    contrast = DualBranchContrast(loss=L.InfoNCE(tau=float(config['loss']['tau'])), mode='L2L',
+    contrast = DualBranchContrast(loss=L.InfoNCE(tau=cfg['tau']), mode='L2L',
                                   intraview_negs=True)
-    optimiser = torch.optim.Adam(model.parameters(), lr=float(opt['lr']),
-                                 weight_decay=float(opt['weight_decay']))
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg['lr'],
+                                 weight_decay=cfg['weight_decay'])
     x = data.x.to_dense() if data.x.is_sparse else data.x
     seconds = []
     for _ in range(epochs):
