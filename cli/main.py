@@ -56,25 +56,28 @@ app.add_typer(methods_app, name='methods', help='List methods and show their con
 def main() -> None:
     """Console-script entry point (SIGTERM exits cleanly: no half-written run folder).
 
-    ``gcl train``, ``gcl embed`` and ``gcl bench`` first start again under gcl's malloc settings
-    (:mod:`gcl.utils.memory`): malloc reads them only when a process starts. Nothing imported so
-    far has loaded torch, so this costs about 0.1 s.
+    ``gcl train``, ``gcl embed`` and ``gcl bench`` first start again under gcl's process settings:
+    the malloc ones (:mod:`gcl.utils.memory`) and, for ``GCL_CPU_GEMM=numpy`` on several threads,
+    ``OMP_WAIT_POLICY=PASSIVE`` (:mod:`gcl.utils.omp`); malloc and OpenMP read them only when a
+    process starts. Nothing imported so far has loaded torch, so this costs about 0.1 s.
     """
     import os
     import sys
 
     from gcl.utils.memory import malloc_env, reexec_argv
+    from gcl.utils.omp import passive_env
     from gcl.utils.signals import exit_on_sigterm
 
     try:
-        again = reexec_argv(sys.argv, sys.executable)
+        settings = {**malloc_env(), **passive_env()}
+        again = reexec_argv(sys.argv, sys.executable, settings)
     except ValueError as exc:
         common.stderr.print(f'[bold red]error:[/] {exc}', highlight=False)
         raise SystemExit(2) from None
     if again is not None and sys.executable:   # an embedded interpreter has none to start
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execve(sys.executable, again, {**os.environ, **malloc_env()})
+        os.execve(sys.executable, again, {**os.environ, **settings})
     exit_on_sigterm()
     app()
 

@@ -18,7 +18,9 @@ workers spin-wait on the cores between parallel regions while OpenBLAS's work, a
 took 7.40 s against MKL's 3.94 s. ``OMP_WAIT_POLICY=PASSIVE`` in the environment before Python
 starts parks those workers; with it, ``GCL_CPU_GEMM=numpy`` made the two-thread epoch 1.18x
 faster (3.34 s). A library cannot set the wait policy once torch has loaded, so ``auto`` routes
-single-threaded work only.
+single-threaded work only; the ``gcl`` command sets the policy itself when it starts with
+``GCL_CPU_GEMM=numpy`` on several threads (:mod:`gcl.utils.omp`), and a Python program that
+routes products to numpy on several threads without it gets one ``RuntimeWarning``.
 
 The backend (environment variable ``GCL_CPU_GEMM``, or :func:`use_cpu_gemm`):
 
@@ -51,6 +53,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -59,7 +62,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['BACKENDS', 'ENV_VAR', 'PRECISIONS', 'cpu_gemm_backend', 'cpuinfo', 'gemm_addmm_',
+from gcl.utils.omp import spinning_pools
+
+__all__ = ['BACKENDS', 'ENV_VAR', 'PRECISIONS', 'cpu_gemm_backend', 'cpu_generation', 'cpuinfo',
+           'gemm_addmm_',
            'gemm_linear', 'gemm_mm', 'loss_matmul', 'loss_precision', 'machine_prefers_numpy',
            'precision_name', 'use_cpu_gemm']
 
@@ -72,6 +78,7 @@ _override = threading.local()            # use_cpu_gemm's choice, per thread
 _precision = threading.local()           # loss_precision's choice, per thread
 _threads_lock = threading.Lock()
 _blas_threads: list[int] = [0]           # the OpenBLAS pool size last set (0: never)
+_warned_spinning: list[bool] = [False]   # the pools-fight warning was given (once a process)
 
 
 def _check(name: str, origin: str) -> str:
@@ -89,16 +96,38 @@ def _numpy_blas() -> str:
     return str(info.get('name', '')).lower()
 
 
+_CPUINFO = '/proc/cpuinfo'
+
+
 def cpuinfo(field: str) -> str:
-    """A field of ``/proc/cpuinfo`` (``'vendor_id'``, ``'model name'``), ``''`` when unknown."""
+    """A field of ``/proc/cpuinfo`` (``'vendor_id'``, ``'model name'``, ``'model'``), ``''`` when
+    unknown; the field's name must match whole (``'model'`` is not ``'model name'``)."""
     try:
-        with open('/proc/cpuinfo') as fh:
+        with open(_CPUINFO) as fh:
             for line in fh:
-                if line.startswith(field):
-                    return line.split(':', 1)[1].strip()
+                key, sep, value = line.partition(':')
+                if sep and key.strip() == field:
+                    return value.strip()
     except OSError:
         pass
     return ''
+
+
+#: the instruction-set extensions that decide a CPU training's speed here, best last
+_SIMD = ('avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_tile')
+
+
+def cpu_generation() -> str:
+    """The CPU's family / model numbers and its vector extensions, e.g. ``'25/1 avx2 fma'``:
+    two hosts may both call themselves ``'AMD EPYC'`` (``model name``) yet differ 2x in speed: a
+    gCooL Coauthor-CS epoch took 24 s on one (family 25 model 1, AVX2 only) and 10.6-11.9 s on
+    the host of earlier sessions (whose AVX512-BF16 ran ``benchmarks/LOSS_PRECISION.md``), same
+    code and settings. ``''`` when ``/proc/cpuinfo`` is not there."""
+    family, model = cpuinfo('cpu family'), cpuinfo('model')
+    if not family:
+        return ''
+    flags = set(cpuinfo('flags').split())
+    return ' '.join([f'{family}/{model}', *[f for f in _SIMD if f in flags]])
 
 
 def _cpu_vendor() -> str:
@@ -248,6 +277,14 @@ def _sync_threads() -> None:
 
             threadpool_limits(limits=wanted, user_api='blas')
             _blas_threads[0] = wanted
+            if not _warned_spinning[0] and spinning_pools('numpy', wanted):
+                _warned_spinning[0] = True
+                warnings.warn(
+                    f'CPU products run in numpy on {wanted} threads while OpenMP workers '
+                    'spin-wait (OMP_WAIT_POLICY is not PASSIVE): the two thread pools fight and '
+                    'an epoch can take twice as long. Set OMP_WAIT_POLICY=PASSIVE before Python '
+                    'starts (the gcl command does so itself), or use GCL_CPU_GEMM=torch.',
+                    RuntimeWarning, stacklevel=3)   # the caller of the routed product
 
 
 # inf / NaN propagate silently, as in torch (a diverging run is caught by the trainer's NaN

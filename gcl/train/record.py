@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -44,17 +45,21 @@ def git_commit() -> str | None:
 def environment() -> dict[str, Any]:
     """Versions and machine facts written into every record.
 
-    ``cpu`` (the CPU model) and ``cpu_gemm`` (the library CPU products ran in,
+    ``cpu`` (the CPU model), ``cpu_generation`` (family / model numbers and vector extensions:
+    hosts that share a model name can differ 2x, :func:`gcl.kernels.gemm.cpu_generation`) and
+    ``cpu_gemm`` (the library CPU products ran in,
     :func:`gcl.kernels.gemm.cpu_gemm_backend`) are there because a CPU run's speed depends on
     both (the same CSGCL epoch took 4.6-5.2 s on one 2-core host and 9.7 s on another) and its
     last float32 bits on the second; ``malloc`` (:func:`gcl.utils.memory.malloc_in_effect`)
-    because it moves a large-layer epoch's time by up to 1.2x.
+    because it moves a large-layer epoch's time by up to 1.2x; ``omp_wait_policy``
+    (``OMP_WAIT_POLICY``, ``None`` when unset) because the numpy backend on several threads runs
+    up to 2x slower without ``PASSIVE`` (:mod:`gcl.utils.omp`).
     """
     import sklearn
     import torch_geometric
 
     from gcl import __version__
-    from gcl.kernels.gemm import cpu_gemm_backend, cpuinfo
+    from gcl.kernels.gemm import cpu_gemm_backend, cpu_generation, cpuinfo
     from gcl.utils.memory import malloc_in_effect
 
     return {
@@ -66,8 +71,10 @@ def environment() -> dict[str, Any]:
         'platform': platform.platform(terse=True),
         'threads': torch.get_num_threads(),
         'cpu': cpuinfo('model name') or platform.processor() or None,
+        'cpu_generation': cpu_generation() or None,
         'cpu_gemm': cpu_gemm_backend(),
         'malloc': malloc_in_effect(),
+        'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY') or None,
     }
 
 

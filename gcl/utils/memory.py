@@ -114,12 +114,15 @@ def malloc_in_effect() -> str:
     return 'off'
 
 
-def reexec_argv(argv: list[str], executable: str) -> list[str] | None:
-    """The command that starts this ``gcl`` process again under the malloc settings, or
-    ``None``: not a command that trains (:data:`TRAINING_COMMANDS`; ``argv[1:]`` read past
-    global options such as ``--debug``; ``--help`` and ``--dry-run`` train nothing), already
-    started again, or nothing applies here. Starting again costs about 0.1 s: the ``gcl``
-    command imports torch only after this point (``gcl/__init__.py`` loads names lazily).
+def reexec_argv(argv: list[str], executable: str,
+                env: dict[str, str] | None = None) -> list[str] | None:
+    """The command that starts this ``gcl`` process again under the process settings ``env``
+    (default :func:`malloc_env`; the ``gcl`` command adds
+    :func:`gcl.utils.omp.passive_env`), or ``None``: not a command that trains
+    (:data:`TRAINING_COMMANDS`; ``argv[1:]`` read past global options such as ``--debug``;
+    ``--help`` and ``--dry-run`` train nothing), already started again, or ``env`` asks for
+    nothing the environment does not already hold. Starting again costs about 0.1 s: the
+    ``gcl`` command imports torch only after this point (``gcl/__init__.py`` loads names lazily).
 
     Raises:
         ValueError: a ``GCL_MALLOC`` value that means nothing (:func:`malloc_mode`).
@@ -129,6 +132,7 @@ def reexec_argv(argv: list[str], executable: str) -> list[str] | None:
         return None
     if any(a in ('--help', '--dry-run') for a in argv[1:]):   # nothing trains
         return None
-    if malloc_mode() == 'off':
+    env = malloc_env() if env is None else env
+    if all(os.environ.get(key) == value for key, value in env.items()):
         return None
     return [executable, '-m', 'gcl.cli.main', *argv[1:]]   # however this one was started

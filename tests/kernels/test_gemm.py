@@ -104,8 +104,9 @@ def test_backend_choice_env_and_auto(monkeypatch: pytest.MonkeyPatch) -> None:
         torch.set_num_threads(before)
 
 
-def test_numpy_pool_follows_torch_threads() -> None:
+def test_numpy_pool_follows_torch_threads(monkeypatch) -> None:
     threadpoolctl = pytest.importorskip('threadpoolctl')
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'PASSIVE')   # not the pools-fight warning (test_omp.py)
     before = torch.get_num_threads()
     a, b = _rand(8, 4), _rand(4, 8, seed=1)
     try:
@@ -215,12 +216,29 @@ def test_encoder_and_projection_agree_across_backends() -> None:
         assert_close(a, ref, rtol=1e-4, atol=1e-5)
 
 
-def test_overflow_propagates_silently_like_torch() -> None:
+def test_overflow_propagates_silently_like_torch(monkeypatch) -> None:
     import warnings
 
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'PASSIVE')   # not the pools-fight warning (test_omp.py)
     a = torch.full((3, 2), 3e38)
     with gemm.use_cpu_gemm('numpy'), warnings.catch_warnings():
         warnings.simplefilter('error')                       # a numpy RuntimeWarning would raise
         out = gemm.gemm_mm(a, a.T)
         acc = gemm.gemm_addmm_(torch.zeros(3, 3), a, a.T, 1.0)
     assert torch.isinf(out).all() and torch.isinf(acc).all()
+
+
+def test_cpuinfo_fields_match_whole_and_the_generation_names_the_extensions(monkeypatch,
+                                                                          tmp_path) -> None:
+    info = tmp_path / 'cpuinfo'
+    info.write_text('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n'
+                    'model\t\t: 17\nmodel name\t: AMD EPYC\n'
+                    'flags\t\t: fpu sse2 avx2 fma avx512f avx512_bf16\n')
+    monkeypatch.setattr(gemm, '_CPUINFO', str(info))
+    assert gemm.cpuinfo('model') == '17' and gemm.cpuinfo('model name') == 'AMD EPYC'
+    assert gemm.cpu_generation() == '25/17 avx2 fma avx512f avx512_bf16'
+    info.write_text(info.read_text().replace('model\t\t: 17', 'model\t\t: 1')
+                    .replace(' avx512f avx512_bf16', ''))
+    assert gemm.cpu_generation() == '25/1 avx2 fma'
+    monkeypatch.setattr(gemm, '_CPUINFO', str(tmp_path / 'missing'))
+    assert gemm.cpu_generation() == '' and gemm.cpuinfo('vendor_id') == ''
