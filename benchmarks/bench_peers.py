@@ -54,6 +54,7 @@ from pathlib import Path
 
 import torch
 
+from gcl.kernels.gemm import cpu_generation
 from gcl.utils.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent / 'peers'
@@ -90,16 +91,14 @@ def check_losses(shim_dir: str, cogdl_python: str | None) -> dict:
 
 def export_graph(dataset: str, directory: str) -> tuple[str, dict]:
     """The graph as a plain tensor file, and GRACE's settings, for the CogDL process."""
-    from gcl.data import load_dataset
-
     sys.path.insert(0, str(HERE))
-    from settings import grace_settings
+    from settings import grace_graph, grace_settings
 
-    data = load_dataset(dataset)
+    settings = grace_settings(dataset)
+    data = grace_graph(settings)
     x = data.x.to_dense() if data.x.is_sparse else data.x
     path = str(Path(directory, f'{dataset}.pt'))
     torch.save({'x': x.contiguous(), 'edge_index': data.edge_index.contiguous()}, path)
-    settings = grace_settings(dataset)
     del settings['config']          # not JSON; CogDL needs only the plain values
     return path, settings
 
@@ -120,6 +119,31 @@ def run_variant(command: list[str], env: dict[str, str] | None,
             return {'error': f'out of memory under the {memory_gb:g} GB limit'}
         return {'error': f'exit {out.returncode}: {last[:160]}'}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def variant_commands(dataset: str, epochs: int, shim_dir: str, cogdl_python: str | None
+                     ) -> dict[str, tuple[list[str], dict[str, str] | None]]:
+    """``{toolkit: (command, environment)}`` of one GRACE training on ``dataset`` for ``epochs``
+    (a caller may append the training script's optional ``SEED EMBEDDINGS``); CogDL only with
+    ``cogdl_python``, its graph exported into ``shim_dir``."""
+    trainer = [sys.executable, str(HERE / 'train_gcl_pygcl.py')]
+    commands = {'gcl': (trainer + ['gcl', dataset, str(epochs)], None),
+                'pygcl': (trainer + ['pygcl', dataset, str(epochs)], with_shims(shim_dir))}
+    if cogdl_python:
+        path, settings = export_graph(dataset, shim_dir)
+        commands['cogdl'] = ([cogdl_python, str(HERE / 'train_cogdl.py'), path,
+                              json.dumps(settings), str(epochs)], None)
+    return commands
+
+
+def peer_flags(args: argparse.Namespace) -> str:
+    """The ``--memory-gb`` / ``--cogdl-python`` part of a report's command line."""
+    flags = ''
+    if args.memory_gb:
+        flags += f' --memory-gb {args.memory_gb:g}'
+    if args.cogdl_python:
+        flags += f' --cogdl-python {args.cogdl_python}'
+    return flags
 
 
 def peer_versions(cogdl_python: str | None) -> str:
@@ -224,13 +248,7 @@ def main() -> None:
             Path(tmp, name).write_text(text)
         losses = check_losses(tmp, args.cogdl_python)
         for dataset in args.datasets:
-            trainer = [sys.executable, str(HERE / 'train_gcl_pygcl.py')]
-            commands = {'gcl': (trainer + ['gcl', dataset, str(args.epochs)], None),
-                        'pygcl': (trainer + ['pygcl', dataset, str(args.epochs)], with_shims(tmp))}
-            if args.cogdl_python:
-                path, settings = export_graph(dataset, tmp)
-                commands['cogdl'] = ([args.cogdl_python, str(HERE / 'train_cogdl.py'), path,
-                                      json.dumps(settings), str(args.epochs)], None)
+            commands = variant_commands(dataset, args.epochs, tmp, args.cogdl_python)
             results: dict[str, list[dict]] = {v: [] for v in variants}
             for _ in range(args.repeats):  # interleave the variants
                 for variant in variants:
@@ -239,17 +257,14 @@ def main() -> None:
                     results[variant].append(run_variant(*commands[variant], args.memory_gb))
                     print(dataset, results[variant][-1], file=sys.stderr, flush=True)
             rows += table_rows(dataset, results)
-    flags = f' --epochs {args.epochs} --repeats {args.repeats}'
-    if args.memory_gb:
-        flags += f' --memory-gb {args.memory_gb:g}'
-    if args.cogdl_python:
-        flags += f' --cogdl-python {args.cogdl_python}'
+    flags = f' --epochs {args.epochs} --repeats {args.repeats}' + peer_flags(args)
     lines = [
         '# GRACE: gcl against its peers (speed and memory at equal settings)',
         '',
         f'Command: `python benchmarks/bench_peers.py --datasets {" ".join(args.datasets)}'
         f'{flags}`  ',
-        f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, '
+        f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({cpu_generation()}), '
+        f'torch {torch.__version__}, '
         f'{torch.get_num_threads()} threads, {versions}; {time.strftime("%Y-%m-%d")}. '
         f'Medians of {args.repeats} fresh processes per toolkit, interleaved; '
         f'{args.epochs} epochs each, the first 2 left out as warm-up.',

@@ -9,10 +9,13 @@ from gcl.config import load_config
 from gcl.methods import GRACE
 
 
-def grace_settings(dataset: str, epochs: int | None = None) -> dict[str, Any]:
-    """``{config, hidden, first, proj, layers, activation, p_edge, p_feat, tau, lr,
-    weight_decay}``: the resolved config and the plain values a peer toolkit needs."""
-    overrides = {'seed': 0} if epochs is None else {'optim.epochs': epochs, 'seed': 0}
+def grace_settings(dataset: str, epochs: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """``{config, hidden, first, proj, layers, activation, p_edge, p_feat, tau, lr, weight_decay,
+    epochs}``: the resolved config (``epochs`` None: the shipped number) and the plain values a
+    peer toolkit needs."""
+    overrides: dict[str, Any] = {'seed': seed}
+    if epochs is not None:
+        overrides['optim.epochs'] = epochs
     config = load_config('grace', dataset, overrides=overrides)
     enc, opt = config['encoder'], config['optim']
     hidden = int(enc['hidden'])
@@ -22,4 +25,12 @@ def grace_settings(dataset: str, epochs: int | None = None) -> dict[str, Any]:
             'proj': int(enc.get('proj_hidden') or hidden), 'layers': int(enc['layers']),
             'activation': enc['activation'], 'p_edge': list(p_edge), 'p_feat': list(p_feat),
             'tau': float(config['loss']['tau']), 'lr': float(opt['lr']),
-            'weight_decay': float(opt['weight_decay'])}
+            'weight_decay': float(opt['weight_decay']), 'epochs': int(opt['epochs'])}
+
+
+def grace_graph(settings: dict[str, Any]) -> Any:
+    """The graph every toolkit trains on: what ``gcl train`` loads for the config (GRACE's
+    row-normalised features included), so that only the toolkits differ."""
+    from gcl.train.run import load_data
+
+    return load_data(settings['config'])

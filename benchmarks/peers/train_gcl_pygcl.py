@@ -1,6 +1,8 @@
 """One timed GRACE training with gcl or with PyGCL's parts: ``python train_gcl_pygcl.py VARIANT
-DATASET EPOCHS``, VARIANT ``gcl`` or ``pygcl``. Prints ``{variant, sec_per_epoch, peak_rss_mb,
-final_loss}`` as JSON (the first 2 epochs are left out of the mean as warm-up).
+DATASET EPOCHS [SEED [EMBEDDINGS]]``, VARIANT ``gcl`` or ``pygcl``. Prints ``{variant,
+sec_per_epoch, peak_rss_mb, final_loss}`` as JSON (the first 2 epochs are left out of the mean as
+warm-up). With ``EMBEDDINGS`` (a ``.pt`` path) it also saves the trained encoder's output on the
+whole graph, ``[N, D]`` (no augmentation, eval mode), for ``bench_peers_accuracy.py`` to score.
 
 Both use gcl's shipped GRACE config of the dataset. ``pygcl`` builds the model as PyGCL's
 ``examples/GRACE.py`` does: ``GCL.augmentors`` for the views, PyG ``GCNConv`` layers with the
@@ -14,14 +16,14 @@ import sys
 import time
 
 import torch
-from settings import grace_settings
-
-from gcl.data import load_dataset
+from settings import grace_graph, grace_settings
 
 variant, dataset, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-data = load_dataset(dataset)
-cfg = grace_settings(dataset, epochs)
+seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+embeddings_path = sys.argv[5] if len(sys.argv) > 5 else None
+cfg = grace_settings(dataset, epochs, seed)
 config = cfg['config']
+data = grace_graph(cfg)
 
 if variant == 'gcl':
     from gcl.methods import GRACE
@@ -29,6 +31,7 @@ if variant == 'gcl':
     model = GRACE(config).fit(data)
     seconds = [h['seconds'] for h in model.history_]
     final_loss = model.history_[-1]['loss']
+    embed = lambda: model.embed(data)   # noqa: E731
 else:
     import GCL.augmentors as A
     import GCL.losses as L
@@ -65,7 +68,9 @@ else:
             x2, e2, w2 = self.aug2(x, edge_index)
             return self.gconv(x1, e1, w1), self.gconv(x2, e2, w2)
 
-    torch.manual_seed(0)
+    from gcl.utils.seed import seed_everything
+
+    seed_everything(seed)
     model = Encoder()
     contrast = DualBranchContrast(loss=L.InfoNCE(tau=cfg['tau']), mode='L2L',
                                   intraview_negs=True)
@@ -84,6 +89,13 @@ else:
         seconds.append(time.perf_counter() - start)
     final_loss = float(loss)
 
+    def embed() -> torch.Tensor:
+        model.eval()
+        with torch.no_grad():
+            return model.gconv(x, data.edge_index, None)
+
+if embeddings_path:
+    torch.save(embed().detach().cpu().contiguous(), embeddings_path)
 seconds = seconds[2:]
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({'variant': variant, 'sec_per_epoch': sum(seconds) / len(seconds),
