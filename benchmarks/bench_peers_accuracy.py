@@ -23,7 +23,10 @@ Usage::
         --datasets cora citeseer --seeds 0 1 2 3 4 --cogdl-python ../cogdlvenv/bin/python
 
 Writes ``benchmarks/PEERS_ACCURACY.md`` and the per-seed figures in
-``benchmarks/results/peers_accuracy.json`` (both atomically) and prints the report.
+``benchmarks/results/peers_accuracy.json`` (both atomically, after every run, so a stopped run keeps
+what it finished) and prints the report. ``--resume`` keeps the finished runs of that file and
+trains only the missing (dataset, toolkit, seed) runs; ``--report-only`` trains nothing and
+rewrites the report from the file.
 """
 
 from __future__ import annotations
@@ -82,15 +85,15 @@ def report_rows(dataset: str, runs: dict[str, list[dict]]) -> list[str]:
         cells = [mean_std([r[c] for r in good]) for c, _, _ in COLUMNS]
         seconds = mean_std([r['sec_per_epoch'] for r in good])
         note = f' ({len(failed)} failed: {failed[0]})' if failed else ''
-        rows.append(f'| {dataset} | {variant} | {len(good)}{note} | ' + ' | '.join(cells)
+        seeds = ', '.join(str(r['seed']) for r in good)
+        rows.append(f'| {dataset} | {variant} | {seeds}{note} | ' + ' | '.join(cells)
                     + f' | {seconds} |')
     return rows
 
 
 def write_report(args: argparse.Namespace, versions: str, rows: list[str],
                  raw: dict[str, dict[str, list[dict]]]) -> str:
-    """The report and the raw figures of the datasets done so far, written atomically (a long
-    run that is stopped keeps its finished datasets)."""
+    """The report and the raw figures of the runs done so far, written atomically."""
     flags = f' --seeds {" ".join(map(str, args.seeds))}'
     if args.epochs:
         flags += f' --epochs {args.epochs}'
@@ -137,36 +140,59 @@ def main() -> None:
     parser.add_argument('--out', type=Path, default=Path('benchmarks/PEERS_ACCURACY.md'))
     parser.add_argument('--raw', type=Path,
                         default=Path('benchmarks/results/peers_accuracy.json'))
+    parser.add_argument('--resume', action='store_true',
+                        help='keep the finished runs of --raw and train only the missing ones')
+    parser.add_argument('--report-only', action='store_true',
+                        help='train nothing: write the report from the runs in --raw')
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     from settings import grace_settings
 
     versions = peer_versions(args.cogdl_python)
     variants = ['gcl', 'pygcl'] + (['cogdl'] if args.cogdl_python else [])
-    rows: list[str] = []
     raw: dict[str, dict[str, list[dict]]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, text in SHIMS.items():
-            Path(tmp, name).write_text(text)
-        for dataset in args.datasets:
-            epochs = args.epochs or grace_settings(dataset)['epochs']
-            commands = variant_commands(dataset, epochs, tmp, args.cogdl_python)
-            runs: dict[str, list[dict]] = {v: [] for v in variants}
-            for seed in args.seeds:
-                for variant in variants:          # interleaved, each in a fresh process
-                    command, env = commands[variant]
-                    embeddings = Path(tmp, f'{dataset}-{variant}-{seed}.pt')
-                    result = run_variant(command + [str(seed), str(embeddings)], env,
-                                         args.memory_gb)
-                    if 'error' not in result:
-                        result |= score(embeddings, dataset, seed)
-                    runs[variant].append({'seed': seed, **result})
-                    print(dataset, variant, seed, result, file=sys.stderr, flush=True)
-            rows += report_rows(dataset, runs)
-            raw[dataset] = runs
-            text = write_report(args, versions, rows, raw)
-    print(text)
+    if (args.resume or args.report_only) and args.raw.exists():
+        raw = json.loads(args.raw.read_text())
+    elif args.report_only:
+        parser.error(f'--report-only reads {args.raw}, which does not exist')
 
+    def runs_of(dataset: str, variant: str) -> list[dict]:
+        return raw.setdefault(dataset, {}).setdefault(variant, [])
+
+    def rebuild() -> str:
+        rows: list[str] = []
+        for dataset in args.datasets:
+            runs = {v: sorted((r for r in runs_of(dataset, v) if r['seed'] in args.seeds),
+                              key=lambda r: r['seed']) for v in variants}
+            if any(runs.values()):
+                rows += report_rows(dataset, runs)
+        return write_report(args, versions, rows, raw)
+
+    if not args.report_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, content in SHIMS.items():
+                Path(tmp, name).write_text(content)
+            for dataset in args.datasets:
+                epochs = args.epochs or grace_settings(dataset)['epochs']
+                commands = variant_commands(dataset, epochs, tmp, args.cogdl_python)
+                for seed in args.seeds:
+                    for variant in variants:          # interleaved, each in a fresh process
+                        previous = [r for r in runs_of(dataset, variant) if r['seed'] == seed]
+                        if previous and 'error' not in previous[-1] and \
+                                previous[-1].get('epochs') == epochs:
+                            continue                  # --resume: this run is done
+                        kept = [r for r in runs_of(dataset, variant) if r['seed'] != seed]
+                        command, env = commands[variant]
+                        embeddings = Path(tmp, f'{dataset}-{variant}-{seed}.pt')
+                        result = run_variant(command + [str(seed), str(embeddings)], env,
+                                             args.memory_gb)
+                        if 'error' not in result:
+                            result |= score(embeddings, dataset, seed)
+                        raw[dataset][variant] = kept + [{'seed': seed, 'epochs': epochs,
+                                                         **result}]
+                        print(dataset, variant, seed, result, file=sys.stderr, flush=True)
+                        rebuild()                     # a stopped run keeps every finished run
+    print(rebuild())
 
 if __name__ == '__main__':
     main()
