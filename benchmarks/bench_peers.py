@@ -58,6 +58,7 @@ from gcl.kernels.gemm import cpu_generation
 from gcl.utils.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent / 'peers'
+sys.path.insert(0, str(HERE))   # the toolkits' scripts share peers/settings.py
 
 # Stand-ins for the three modules PyGCL imports but GRACE never calls: each raises if used.
 _RAISE = '    raise RuntimeError("benchmark stand-in for {} was called")\n'
@@ -91,7 +92,6 @@ def check_losses(shim_dir: str, cogdl_python: str | None) -> dict:
 
 def export_graph(dataset: str, directory: str) -> tuple[str, dict]:
     """The graph as a plain tensor file, and GRACE's settings, for the CogDL process."""
-    sys.path.insert(0, str(HERE))
     from settings import grace_graph, grace_settings
 
     settings = grace_settings(dataset)

@@ -32,6 +32,7 @@ rewrites the report from the file.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -40,9 +41,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
-from bench_peers import HERE, SHIMS, peer_flags, peer_versions, run_variant, variant_commands
+from bench_peers import SHIMS, peer_flags, peer_versions, run_variant, variant_commands
 
 from gcl.kernels.gemm import cpu_generation
 from gcl.train.run import evaluate_embeddings
@@ -55,18 +57,16 @@ COLUMNS = (('GRACE protocol', 'node', 'test_acc'), ('random-10-10-80', 'node:ran
            ('NMI', 'cluster', 'nmi'), ('ARI', 'cluster', 'ari'))
 
 
-def score(embeddings: Path, dataset: str, seed: int) -> dict[str, float]:
-    """gcl's evaluation of one toolkit's embeddings ``[N, D]``: ``{column: value in %}``."""
-    sys.path.insert(0, str(HERE))
-    from settings import grace_graph, grace_settings
-
-    settings = grace_settings(dataset, seed=seed)
-    config = settings['config']
+def score(embeddings: Path, graph: Any, config: dict[str, Any], seed: int) -> dict[str, float]:
+    """gcl's evaluation of one toolkit's embeddings ``[N, D]`` of ``graph`` under GRACE's
+    ``config`` with the run's ``seed``: ``{column: value in %}``."""
+    config = copy.deepcopy(config)
+    config['seed'] = seed
     config['eval']['node_protocol'] = list(PROTOCOLS)
     z = torch.load(embeddings, weights_only=True)
     if not torch.isfinite(z).all():
         return {'error': 'the embeddings hold NaN or inf'}
-    result = evaluate_embeddings(z, grace_graph(settings), config, ['node', 'cluster'])
+    result = evaluate_embeddings(z, graph, config, ['node', 'cluster'])
     return {column: 100 * float(result[key][metric]) for column, key, metric in COLUMNS}
 
 
@@ -145,8 +145,7 @@ def main() -> None:
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: write the report from the runs in --raw')
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
-    from settings import grace_settings
+    from settings import grace_graph, grace_settings
 
     versions = peer_versions(args.cogdl_python)
     variants = ['gcl', 'pygcl'] + (['cogdl'] if args.cogdl_python else [])
@@ -173,7 +172,9 @@ def main() -> None:
             for name, content in SHIMS.items():
                 Path(tmp, name).write_text(content)
             for dataset in args.datasets:
-                epochs = args.epochs or grace_settings(dataset)['epochs']
+                settings = grace_settings(dataset)
+                epochs = args.epochs or settings['epochs']
+                graph = grace_graph(settings)         # loaded once; the seed does not change it
                 commands = variant_commands(dataset, epochs, tmp, args.cogdl_python)
                 for seed in args.seeds:
                     for variant in variants:          # interleaved, each in a fresh process
@@ -187,7 +188,7 @@ def main() -> None:
                         result = run_variant(command + [str(seed), str(embeddings)], env,
                                              args.memory_gb)
                         if 'error' not in result:
-                            result |= score(embeddings, dataset, seed)
+                            result |= score(embeddings, graph, settings['config'], seed)
                         raw[dataset][variant] = kept + [{'seed': seed, 'epochs': epochs,
                                                          **result}]
                         print(dataset, variant, seed, result, file=sys.stderr, flush=True)

@@ -62,14 +62,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gcl.utils.omp import spinning_pools
+from gcl.utils.omp import CPU_GEMM_VAR, spinning_pools
 
 __all__ = ['BACKENDS', 'ENV_VAR', 'PRECISIONS', 'cpu_gemm_backend', 'cpu_generation', 'cpuinfo',
            'gemm_addmm_',
            'gemm_linear', 'gemm_mm', 'loss_matmul', 'loss_precision', 'machine_prefers_numpy',
            'precision_name', 'use_cpu_gemm']
 
-ENV_VAR = 'GCL_CPU_GEMM'
+ENV_VAR = CPU_GEMM_VAR
 BACKENDS = ('auto', 'torch', 'numpy')
 _ROUTED = (torch.float32, torch.float64)
 

@@ -61,6 +61,7 @@ def environment() -> dict[str, Any]:
     from gcl import __version__
     from gcl.kernels.gemm import cpu_gemm_backend, cpu_generation, cpuinfo
     from gcl.utils.memory import malloc_in_effect
+    from gcl.utils.omp import WAIT_POLICY
 
     return {
         'gcl': __version__,
@@ -74,7 +75,7 @@ def environment() -> dict[str, Any]:
         'cpu_generation': cpu_generation() or None,
         'cpu_gemm': cpu_gemm_backend(),
         'malloc': malloc_in_effect(),
-        'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY') or None,
+        'omp_wait_policy': os.environ.get(WAIT_POLICY) or None,
     }
 
 

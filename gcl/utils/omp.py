@@ -12,7 +12,8 @@ before the process starts: ``gcl train``, ``gcl embed`` and ``gcl bench`` put it
 when they start again under gcl's process settings (:func:`gcl.utils.memory.reexec_argv`). A
 policy the user set (any value) is left alone, and so is a single-threaded run
 (``OMP_NUM_THREADS=1``: one pool idle at a time). A program using the Python API sets the variable
-itself; :func:`gcl.kernels.gemm.cpu_gemm_backend` warns once when it finds the trap.
+itself; the first product routed to numpy on several threads without it warns once
+(``gcl.kernels.gemm``, where the numpy pool is sized).
 
 This module imports nothing heavy: the ``gcl`` command calls it before torch is loaded.
 """
@@ -22,13 +23,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-__all__ = ['WAIT_POLICY', 'passive_env', 'spinning_pools']
+__all__ = ['CPU_GEMM_VAR', 'WAIT_POLICY', 'passive_env', 'spinning_pools']
 
 WAIT_POLICY = 'OMP_WAIT_POLICY'
+#: the backend's variable (``gcl.kernels.gemm.ENV_VAR`` is this name; that module loads torch)
+CPU_GEMM_VAR = 'GCL_CPU_GEMM'
 
 
 def _numpy_backend_asked(environ: Mapping[str, str]) -> bool:
-    return environ.get('GCL_CPU_GEMM', '').strip().lower() == 'numpy'
+    return environ.get(CPU_GEMM_VAR, '').strip().lower() == 'numpy'
 
 
 def _one_thread(environ: Mapping[str, str]) -> bool:
