@@ -141,6 +141,12 @@ def _ratio_table(rows: list[dict], key: tuple[str, ...], label) -> list[str]:  #
     return lines
 
 
+def _generation(meta: dict) -> str:
+    """`` (family/model, vector extensions)`` where the JSON has it (files from 2026-12-07 on):
+    hosts that print the same model name differ here."""
+    return f' ({meta["cpu_generation"]})' if meta.get('cpu_generation') else ''
+
+
 def render(saved: dict) -> str:
     meta = saved['meta']
     commands = meta.get('commands') or {p: meta['command'] for p in ('products', 'steps',
@@ -148,7 +154,8 @@ def render(saved: dict) -> str:
     shown = ([f'Command: `{meta["command"]}`  '] if len(set(commands.values())) == 1 else
              [f'Command ({part}): `{cmd}`  ' for part, cmd in commands.items()])
     lines = ['# CPU products: torch (MKL) against numpy (OpenBLAS)', '', *shown,
-             f'Machine: {meta["machine"]}, {meta["cpu"]}; torch {meta["torch"]} (BLAS: MKL), '
+             f'Machine: {meta["machine"]}, {meta["cpu"]}{_generation(meta)}; '
+             f'torch {meta["torch"]} (BLAS: MKL), '
              f'numpy {meta["numpy"]} (BLAS: {meta["numpy_blas"]}); `auto` routes '
              f'single-threaded products to numpy here: {meta["prefers_numpy"]}; 1-minute load '
              f'average at the end {meta["load"]:.1f}; {meta["date"]}. CPU only: no GPU was '
@@ -188,15 +195,9 @@ def _meta() -> dict:
 
     from gcl.kernels import gemm
 
-    cpu = ''
-    try:
-        with open('/proc/cpuinfo') as fh:
-            cpu = next(line.split(':', 1)[1].strip() for line in fh
-                       if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
     return dict(command='python ' + ' '.join(sys.argv), machine=f'{platform.machine()}, '
-                f'{os.cpu_count()} CPU cores', cpu=cpu or 'unknown CPU',
+                f'{os.cpu_count()} CPU cores', cpu=gemm.cpuinfo('model name') or 'unknown CPU',
+                cpu_generation=gemm.cpu_generation(),
                 torch=torch.__version__, numpy=np.__version__,
                 numpy_blas=gemm._numpy_blas() or 'unknown',
                 prefers_numpy=gemm.machine_prefers_numpy(),

@@ -26,7 +26,10 @@ The backend (environment variable ``GCL_CPU_GEMM``, or :func:`use_cpu_gemm`):
 
 - ``auto`` (default): ``numpy`` when torch runs one intra-op thread
   (:func:`torch.get_num_threads`), torch's BLAS is MKL, numpy's is OpenBLAS and the CPU is AMD's;
-  ``torch`` otherwise (other CPUs, not measured here; other builds; several threads);
+  ``torch`` otherwise (other builds; several threads; other CPUs: on a 2-core Intel Xeon
+  with AVX-512 and AMX, MKL was the faster library at one and at two threads, a GCA epoch on
+  Amazon-Photo 2.05 s against 2.35 with one thread and 1.21 against 1.64 with two and the
+  wait policy, so this rule is AMD's alone: ``benchmarks/CPU_GEMM_INTEL.md``);
 - ``torch``: always :func:`torch.mm` (the kernels' behaviour before this module);
 - ``numpy``: numpy's BLAS for every float32 / float64 CPU product, at any thread count.
 
