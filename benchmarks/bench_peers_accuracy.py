@@ -91,6 +91,21 @@ def report_rows(dataset: str, runs: dict[str, list[dict]]) -> list[str]:
     return rows
 
 
+def hosts_note(raw: dict[str, dict[str, list[dict]]]) -> str:
+    """A sentence naming the CPUs the runs ran on when they differ (a ``--resume`` on another
+    machine), since the s / epoch column then mixes hosts; ``''`` when they are one."""
+    count: dict[str, int] = {}
+    for runs in raw.values():
+        for variant_runs in runs.values():
+            for run in variant_runs:
+                cpu = run.get('cpu', 'not recorded')
+                count[cpu] = count.get(cpu, 0) + 1
+    if len(count) < 2:
+        return ''
+    return (' The runs span CPUs, so their s / epoch compare only within one: ' +
+            ', '.join(f'{n} on {cpu}' for cpu, n in sorted(count.items())) + '.')
+
+
 def write_report(args: argparse.Namespace, versions: str, rows: list[str],
                  raw: dict[str, dict[str, list[dict]]]) -> str:
     """The report and the raw figures of the runs done so far, written atomically."""
@@ -105,7 +120,8 @@ def write_report(args: argparse.Namespace, versions: str, rows: list[str],
         f'{" ".join(args.datasets)}{flags}`  ',
         f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({cpu_generation()}), '
         f'torch {torch.__version__}, '
-        f'{torch.get_num_threads()} threads, {versions}; {time.strftime("%Y-%m-%d")}.',
+        f'{torch.get_num_threads()} threads, {versions}; {time.strftime("%Y-%m-%d")}.'
+        f'{hosts_note(raw)}',
         '',
         "Every toolkit trains GRACE at gcl's shipped GRACE config of the dataset for its full "
         'number of epochs, on the same graph, once per seed in a fresh process; gcl\'s '
@@ -190,7 +206,7 @@ def main() -> None:
                         if 'error' not in result:
                             result |= score(embeddings, graph, settings['config'], seed)
                         raw[dataset][variant] = kept + [{'seed': seed, 'epochs': epochs,
-                                                         **result}]
+                                                         'cpu': cpu_generation(), **result}]
                         print(dataset, variant, seed, result, file=sys.stderr, flush=True)
                         rebuild()                     # a stopped run keeps every finished run
     print(rebuild())
