@@ -146,6 +146,14 @@ def peer_flags(args: argparse.Namespace) -> str:
     return flags
 
 
+def machine_line(versions: str) -> str:
+    """``Machine: ...`` of a peers report: CPU (with its generation), torch, threads, the
+    toolkits' ``versions`` and the date, without the closing full stop."""
+    return (f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({cpu_generation()}), '
+            f'torch {torch.__version__}, {torch.get_num_threads()} threads, {versions}; '
+            f'{time.strftime("%Y-%m-%d")}')
+
+
 def peer_versions(cogdl_python: str | None) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -263,9 +271,7 @@ def main() -> None:
         '',
         f'Command: `python benchmarks/bench_peers.py --datasets {" ".join(args.datasets)}'
         f'{flags}`  ',
-        f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({cpu_generation()}), '
-        f'torch {torch.__version__}, '
-        f'{torch.get_num_threads()} threads, {versions}; {time.strftime("%Y-%m-%d")}. '
+        f'{machine_line(versions)}. '
         f'Medians of {args.repeats} fresh processes per toolkit, interleaved; '
         f'{args.epochs} epochs each, the first 2 left out as warm-up.',
         '',

@@ -34,17 +34,22 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
-import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import torch
-from bench_peers import SHIMS, peer_flags, peer_versions, run_variant, variant_commands
+from bench_peers import (
+    SHIMS,
+    machine_line,
+    peer_flags,
+    peer_versions,
+    run_variant,
+    variant_commands,
+)
 
 from gcl.kernels.gemm import cpu_generation
 from gcl.train.run import evaluate_embeddings
@@ -94,12 +99,8 @@ def report_rows(dataset: str, runs: dict[str, list[dict]]) -> list[str]:
 def hosts_note(raw: dict[str, dict[str, list[dict]]]) -> str:
     """A sentence naming the CPUs the runs ran on when they differ (a ``--resume`` on another
     machine), since the s / epoch column then mixes hosts; ``''`` when they are one."""
-    count: dict[str, int] = {}
-    for runs in raw.values():
-        for variant_runs in runs.values():
-            for run in variant_runs:
-                cpu = run.get('cpu', 'not recorded')
-                count[cpu] = count.get(cpu, 0) + 1
+    count = Counter(run.get('cpu', 'not recorded') for runs in raw.values()
+                    for variant_runs in runs.values() for run in variant_runs)
     if len(count) < 2:
         return ''
     return (' The runs span CPUs, so their s / epoch compare only within one: ' +
@@ -118,10 +119,7 @@ def write_report(args: argparse.Namespace, versions: str, rows: list[str],
         '',
         f'Command: `python benchmarks/bench_peers_accuracy.py --datasets '
         f'{" ".join(args.datasets)}{flags}`  ',
-        f'Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({cpu_generation()}), '
-        f'torch {torch.__version__}, '
-        f'{torch.get_num_threads()} threads, {versions}; {time.strftime("%Y-%m-%d")}.'
-        f'{hosts_note(raw)}',
+        f'{machine_line(versions)}.{hosts_note(raw)}',
         '',
         "Every toolkit trains GRACE at gcl's shipped GRACE config of the dataset for its full "
         'number of epochs, on the same graph, once per seed in a fresh process; gcl\'s '
