@@ -9,12 +9,18 @@ Two parts, written to ``benchmarks/results/sparse_features.json`` and rendered a
 - ``epoch``: seconds per training epoch of the shipped (paper) configs with
   ``encoder.sparse_input=false`` against ``true``, each in a fresh process
   (``bench_csgcl_preprocessing.py _epoch``, so the peak RSS is the variant's own).
+- ``tiles``: the sparse first layer's forward and backward SpMMs with the per-direction column
+  tiles of :func:`gcl.kernels.propagate.column_tile` against the one fixed 256-column tile used
+  before, in alternating rounds of the same process at each ``--threads``; with ``--steps``
+  also a gCooL Coauthor-CS training step (community terms off) under each rule, the old one
+  reinstated by the script for the baseline.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_sparse_features.py layer
     OMP_NUM_THREADS=1 python benchmarks/bench_sparse_features.py epoch --epochs 3 \\
         --case gca/citeseer --case gcool/coauthor-cs
+    python benchmarks/bench_sparse_features.py tiles --threads 1 2 --steps
     python benchmarks/bench_sparse_features.py render
 
 Finished entries are kept in the JSON file (an entry is re-measured only with ``--force``).
@@ -46,6 +52,10 @@ LAYER_CASES = ['gca/cora', 'gca/citeseer', 'gca/coauthor-cs', 'gcool/coauthor-cs
                'gca/amazon-photo']
 EPOCH_CASES = ['gca/cora', 'gca/citeseer', 'csgcl/citeseer', 'gca/coauthor-cs',
                'gcool/coauthor-cs']
+
+
+TILE_CASES = ['gca/citeseer', 'gca/coauthor-cs', 'gcool/coauthor-cs']
+OLD_TILE = 256   # the fixed column tile of both directions before column_tile
 
 
 def _load() -> dict[str, Any]:
@@ -121,6 +131,101 @@ def layer(args: argparse.Namespace) -> None:
         _save(results)
 
 
+def _old_rule(rows: int, itemsize: int = 4) -> int:
+    return OLD_TILE
+
+
+def _time_directions(features: Any, width: int, repeats: int) -> dict[str, dict[str, float]]:
+    """Median seconds of the forward SpMM ``X @ W^T`` and the backward one ``X^T @ dY`` at
+    ``width`` columns, under the old and the new tile rule, alternating rule by rule each
+    round so that the machine's drift hits both."""
+    from gcl.kernels.propagate import _spmm, column_tile
+
+    g = torch.Generator().manual_seed(0)
+    n, f = features.shape
+    weight_t = torch.randn(f, width, generator=g)                    # W^T [F, C]
+    grad = torch.randn(n, width, generator=g)                        # dY [N, C]
+    rules = {'old': _old_rule, 'new': column_tile}
+    times: dict[str, dict[str, list[float]]] = {r: {'forward': [], 'backward': []} for r in rules}
+    for _ in range(repeats + 1):                                     # the first round warms up
+        for name, rule in rules.items():
+            for direction, matrix, dense in (('forward', features.matrix, weight_t),
+                                             ('backward', features.transposed, grad)):
+                start = time.perf_counter()
+                _spmm(matrix, dense, rule(matrix.size(1)))
+                times[name][direction].append(time.perf_counter() - start)
+    return {name: {d: statistics.median(v[1:]) for d, v in dirs.items()}
+            for name, dirs in times.items()}
+
+
+def _time_gcool_steps(repeats: int) -> dict[str, float]:
+    """Median seconds of a gCooL Coauthor-CS training step (node loss only, the last epoch's
+    setting) under the old tile rule and the new one, alternating."""
+    import gcl.kernels.sparse_features as sf
+    from gcl.config import load_config
+    from gcl.data import load_dataset
+    from gcl.methods import GCooL
+
+    config = load_config('gcool', 'coauthor-cs')
+    data = load_dataset('coauthor-cs')
+    method = GCooL(config, random_state=0)
+    method.prepare(data)
+    model = method.build(data)
+    optimizer = torch.optim.Adam(model.parameters(), lr=float(config['optim']['lr']))
+    epoch = int(config['optim']['epochs'])
+    rules = {'old': _old_rule, 'new': sf.column_tile}
+    times: dict[str, list[float]] = {name: [] for name in rules}
+    try:
+        for _ in range(repeats + 1):
+            for name, rule in rules.items():
+                sf.column_tile = rule
+                start = time.perf_counter()
+                optimizer.zero_grad(set_to_none=True)
+                method.step(model, data, epoch).backward()
+                optimizer.step()
+                times[name].append(time.perf_counter() - start)
+    finally:
+        sf.column_tile = rules['new']
+    return {name: statistics.median(v[1:]) for name, v in times.items()}
+
+
+def tiles(args: argparse.Namespace) -> None:
+    from gcl.data import load_dataset
+    from gcl.kernels.gemm import cpu_generation
+    from gcl.kernels.propagate import column_tile
+    from gcl.kernels.sparse_features import SparseFeatures
+
+    results = _load()
+    part = results.setdefault('tiles', {})
+    part['cpu'] = cpu_generation()
+    part['date'] = time.strftime('%Y-%m-%d %H:%M')
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for case in args.case or TILE_CASES:
+            method, dataset = case.split('/')
+            features = SparseFeatures.from_dense(load_dataset(dataset).x)
+            width = _first_width(method, dataset)
+            t = _time_directions(features, width, args.repeats)
+            n, f = features.shape
+            part[f'{case}@{threads}'] = {
+                'threads': threads, 'nodes': n, 'features': f, 'width': width,
+                'tiles_new': [column_tile(f), column_tile(n)], 'tiles_old': [OLD_TILE] * 2,
+                'repeats': args.repeats, **{f'{r}_{d}_s': v for r, dirs in t.items()
+                                            for d, v in dirs.items()}}
+            print(f'{case} @ {threads} threads: ' + ', '.join(
+                f'{r} fwd {dirs["forward"]:.3f} s bwd {dirs["backward"]:.3f} s'
+                for r, dirs in t.items()), flush=True)
+            _save(results)
+        if args.steps:
+            steps = _time_gcool_steps(args.step_repeats)
+            part[f'gcool/coauthor-cs step@{threads}'] = {
+                'threads': threads, 'repeats': args.step_repeats,
+                **{f'{r}_step_s': v for r, v in steps.items()}}
+            print(f'gcool/coauthor-cs step @ {threads} threads: old {steps["old"]:.2f} s, '
+                  f'new {steps["new"]:.2f} s', flush=True)
+            _save(results)
+
+
 def epoch(args: argparse.Namespace) -> None:
     results = _load()
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
@@ -154,6 +259,40 @@ def _conditions(results: dict[str, Any]) -> list[str]:
         return []
     return ['What shared the machine:', '',
             *[f'- `{part}`: {text}.' for part, text in conditions.items()], '']
+
+
+def _render_tiles(part: dict[str, Any]) -> list[str]:
+    rows = {k: v for k, v in part.items() if isinstance(v, dict) and 'new_forward_s' in v}
+    if not rows:
+        return []
+    lines = ['', '## Column tiles of the SpMMs: per direction against one fixed 256', '',
+             f'`python benchmarks/bench_sparse_features.py tiles --threads 1 2 --steps` '
+             f'({part.get("date", "?")}, CPU `{part.get("cpu", "?")}`): medians of alternating '
+             'rounds in one process. Tiles are (forward, backward) columns; forward reads '
+             '`W^T [F, C]`, backward `dY [N, C]`. Every tiling gives the same bits.', '',
+             '| config | threads | N | F | width | tiles old | tiles new | fwd old s | '
+             'fwd new s | bwd old s | bwd new s | fwd + bwd speed-up |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for key, r in rows.items():
+        old = r['old_forward_s'] + r['old_backward_s']
+        new = r['new_forward_s'] + r['new_backward_s']
+        lines.append(f'| {key.split("@")[0]} | {r["threads"]} | {r["nodes"]:,} | '
+                     f'{r["features"]:,} | {r["width"]:,} | {tuple(r["tiles_old"])} | '
+                     f'{tuple(r["tiles_new"])} | {r["old_forward_s"]:.3f} | '
+                     f'{r["new_forward_s"]:.3f} | {r["old_backward_s"]:.3f} | '
+                     f'{r["new_backward_s"]:.3f} | {old / new:.2f}x |')
+    steps = {k: v for k, v in part.items() if isinstance(v, dict) and 'new_step_s' in v}
+    if steps:
+        lines += ['', 'A whole gCooL Coauthor-CS training step (paper config, node loss only, '
+                  'first layer 7,105 wide), old rule against new, alternating:', '',
+                  '| threads | repeats | old s/step | new s/step | speed-up |',
+                  '|---|---|---|---|---|']
+        for r in steps.values():
+            lines.append(f'| {r["threads"]} | {r["repeats"]} | {r["old_step_s"]:.2f} | '
+                         f'{r["new_step_s"]:.2f} | {r["old_step_s"] / r["new_step_s"]:.2f}x |')
+    if part.get('note'):
+        lines += ['', part['note']]
+    return lines
 
 
 def render(args: argparse.Namespace) -> None:
@@ -196,6 +335,7 @@ def render(args: argparse.Namespace) -> None:
             if isinstance(entry, dict) and 'false' in entry and 'true' in entry:
                 lines.append(f'| {case} | {entry["false"]["median_epoch_s"]:.2f} | '
                              f'{entry["true"]["median_epoch_s"]:.2f} |')
+    lines += _render_tiles(results.get('tiles') or {})
     atomic_write_text(REPORT, '\n'.join(lines) + '\n')
     print(f'wrote {REPORT.relative_to(ROOT)}')
 
@@ -203,7 +343,8 @@ def render(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='command', required=True)
-    for name, fn in (('layer', layer), ('epoch', epoch), ('render', render)):
+    parts = (('layer', layer), ('epoch', epoch), ('tiles', tiles), ('render', render))
+    for name, fn in parts:
         p = sub.add_parser(name)
         p.set_defaults(fn=fn)
         if name != 'render':
@@ -213,6 +354,11 @@ def main() -> None:
             p.add_argument('--repeats', type=int, default=3)
         if name == 'epoch':
             p.add_argument('--epochs', type=int, default=3)
+        if name == 'tiles':
+            p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+            p.add_argument('--repeats', type=int, default=5)
+            p.add_argument('--steps', action='store_true', help='also time gCooL CS steps')
+            p.add_argument('--step-repeats', type=int, default=3)
     args = parser.parse_args()
     args.fn(args)
 

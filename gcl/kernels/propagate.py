@@ -22,7 +22,7 @@ from torch import Tensor
 from gcl.utils.cache import TensorCache
 
 __all__ = ['gcn_csr_adjacency', 'gcn_adjacency', 'GCNAdjacency', 'csr_propagate',
-           'CachedAdjacency']
+           'CachedAdjacency', 'column_tile', 'TILE_BYTES']
 
 
 def gcn_csr_adjacency(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None, *,
@@ -71,19 +71,45 @@ def _spmm(matrix: Tensor, dense: Tensor, tile: int = 0) -> Tensor:
                       for j in range(0, dense.size(1), tile)], dim=1)
 
 
+#: a column tile of the dense SpMM operand is kept within this many bytes (see column_tile)
+TILE_BYTES = 8 << 20
+TILE_MIN, TILE_MAX = 16, 256
+
+
+def column_tile(rows: int, itemsize: int = 4) -> int:
+    """Columns per SpMM for a dense operand of ``rows`` rows: the largest power of two between
+    16 and 256 whose ``[rows, tile]`` tile fits in :data:`TILE_BYTES` (8 MiB).
+
+    Why: each non-zero of the CSR matrix reads one row of the current tile, in no particular
+    order, so the whole ``[rows, tile]`` tile is the working set. Coauthor-CS's first layer
+    reads a ``[6805, tile]`` weight tile forward but an ``[18333, tile]`` gradient tile backward;
+    one fixed 256 made the backward tile 18.8 MB and its SpMM slower than at 64 columns (4.7 MB)
+    on a 2-core AMD EPYC (``benchmarks/SPARSE_FEATURES.md``, part ``tiles``), while the
+    forward's 7.0 MB tile of 256 columns stays as measured before. Graphs the size of Cora
+    and CiteSeer keep 256 both ways. The result does not depend on the tile: each output
+    column is computed alone, so every tiling gives the same bits
+    (``tests/kernels/test_sparse_features.py``).
+    """
+    fit = TILE_BYTES // max(1, rows * itemsize)
+    tile = TILE_MAX
+    while tile > TILE_MIN and tile > fit:
+        tile //= 2
+    return tile
+
+
 class _SpMM(torch.autograd.Function):
-    """``M @ x`` with ``M^T @ grad`` in backward, both precomputed CSR matrices; ``tile`` as in
-    :func:`_spmm` (0: one product)."""
+    """``M @ x`` with ``M^T @ grad`` in backward, both precomputed CSR matrices; ``tile`` and
+    ``backward_tile`` as in :func:`_spmm` for each pass (0: one product)."""
 
     @staticmethod
     def forward(ctx, x: Tensor, matrix: Tensor, transposed: Tensor,  # noqa: ANN001
-                tile: int = 0) -> Tensor:
-        ctx.transposed, ctx.tile = transposed, tile
+                tile: int = 0, backward_tile: int = 0) -> Tensor:
+        ctx.transposed, ctx.tile = transposed, backward_tile
         return _spmm(matrix, x, tile)
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # noqa: ANN001, ANN205
-        return _spmm(ctx.transposed, grad, ctx.tile), None, None, None
+        return _spmm(ctx.transposed, grad, ctx.tile), None, None, None, None
 
 
 def _csr(crow_of: Tensor, col: Tensor, value: Tensor, num_nodes: int) -> Tensor:

@@ -16,6 +16,9 @@ sparse transpose is sorted per step.
 The SpMMs run over column tiles of the dense operand: a whole ``[F, C]`` weight matrix (193 MB
 on CS) does not fit in cache and every non-zero would fetch a row of it from memory; a tile of
 256 columns does (CS at C = 7,105, one thread here: forward 6.8 s untiled, 2.5-2.7 s tiled).
+The tile width follows the operand's row count (:func:`~gcl.kernels.propagate.column_tile`,
+at most 8 MiB per tile): the backward's gradient operand has ``N`` rows, not ``F``, so on CS
+it is tiled 64 columns wide while the forward keeps 256.
 
 PyG and torch have the pieces (``to_sparse_csr``, ``torch.sparse.mm``) but not the masked first
 layer, which is why this module exists. ``benchmarks/bench_sparse_features.py`` measures it.
@@ -30,7 +33,7 @@ import torch
 from torch import Tensor
 
 from gcl.errors import GCLConfigError
-from gcl.kernels.propagate import _SpMM
+from gcl.kernels.propagate import _SpMM, column_tile
 
 __all__ = ['SparseFeatures', 'sparse_features_pay_off', 'AUTO_MAX_DENSITY']
 
@@ -38,7 +41,6 @@ __all__ = ['SparseFeatures', 'sparse_features_pay_off', 'AUTO_MAX_DENSITY']
 # layer forward + weight gradient): 7.6x faster at Cora's 1.3%, 12.4x at CiteSeer's 0.85%, but
 # 3.6x slower at Amazon-Photo's 35% (benchmarks/SPARSE_FEATURES.md).
 AUTO_MAX_DENSITY = 0.05
-_TILE = 256   # columns of the dense operand per SpMM (fits in cache)
 
 
 def _to_csr(x: Tensor) -> Tensor:
@@ -114,7 +116,9 @@ class SparseFeatures:
         matrix, transposed = self.matrix, self.transposed
         if matrix.dtype != w.dtype:
             matrix, transposed = matrix.to(w.dtype), transposed.to(w.dtype)
-        return _SpMM.apply(w, matrix, transposed, _TILE)   # dW^T = X^T dY in backward
+        size = w.element_size()                     # tiles: X [N, F] reads W^T [F, C] forward,
+        return _SpMM.apply(w, matrix, transposed,   # X^T [F, N] reads dY [N, C] backward
+                           column_tile(matrix.size(1), size), column_tile(transposed.size(1), size))
 
     def to_dense(self) -> Tensor:
         """The masked features as a dense ``[N, F]`` tensor."""

@@ -18,6 +18,7 @@ from gcl.augment.functional import (
 )
 from gcl.encoders import GCNEncoder
 from gcl.errors import GCLConfigError
+from gcl.kernels.propagate import TILE_BYTES, column_tile
 from gcl.kernels.sparse_features import SparseFeatures, sparse_features_pay_off
 from gcl.methods import get_method
 
@@ -44,6 +45,40 @@ def test_linear_equals_dense_masked_product(channels: int) -> None:
     (ref * upstream).sum().backward()
     assert_close(w_sparse.grad, w_dense.grad)
     assert torch.all(w_sparse.grad[:, ~keep] == 0)   # masked columns get no gradient
+
+
+def test_column_tile_rule() -> None:
+    # the largest power of two in [16, 256] whose [rows, tile] float32 tile fits in 8 MiB
+    assert column_tile(3703) == 256                  # CiteSeer's features: as before
+    assert column_tile(6805) == 256                  # Coauthor-CS forward: W^T [F, C]
+    assert column_tile(18333) == 64                  # Coauthor-CS backward: dY [N, C]
+    assert column_tile(18333, itemsize=8) == 32
+    assert column_tile(10 ** 7) == 16                # never narrower than 16
+    for rows in (1, 100, 5000, 18333, 40000):
+        tile = column_tile(rows)
+        assert tile & (tile - 1) == 0 and 16 <= tile <= 256
+        assert tile == 16 or rows * tile * 4 <= TILE_BYTES
+
+
+def test_tiling_gives_the_same_bits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forward and weight gradient are bit-identical whatever the column tiles, so the tile
+    rule is a speed setting only (float32, C = 300 spans several tiles of every width)."""
+    import gcl.kernels.sparse_features as sf
+
+    x = _bag_of_words(400, 90, 0.05, dtype=torch.float32)
+    keep = torch.rand(90, generator=torch.Generator().manual_seed(2)) > 0.3
+    weight = torch.randn(300, 90, generator=torch.Generator().manual_seed(3))
+    upstream = torch.randn(400, 300, generator=torch.Generator().manual_seed(4))
+    features = SparseFeatures.from_dense(x).masked(keep)
+    results = []
+    for tile in (0, 16, 64, 256):
+        monkeypatch.setattr(sf, 'column_tile', lambda rows, itemsize=4, t=tile: t)
+        w = weight.clone().requires_grad_()
+        out = features.linear(w)
+        out.backward(upstream)
+        results.append((out.detach(), w.grad))
+    for out, grad in results[1:]:
+        assert torch.equal(out, results[0][0]) and torch.equal(grad, results[0][1])
 
 
 def test_to_dense_shape_and_errors() -> None:
