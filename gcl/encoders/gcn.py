@@ -6,7 +6,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
-from gcl.encoders.rrelu import RandomizedLeakyReLU
 from gcl.errors import GCLConfigError
 from gcl.kernels.gemm import gemm_linear
 from gcl.kernels.propagate import CachedAdjacency, csr_propagate
@@ -31,24 +30,20 @@ def make_activation(name: str) -> nn.Module:
 
     ``'relu'``; ``'prelu'`` (one learnable slope); ``'rrelu'`` (``F.rrelu(training=False)``,
     i.e. a deterministic leaky ReLU of slope ~0.2292, as GRACE/GCA/CSGCL call it);
-    ``'rrelu-random'`` (``nn.RReLU``'s function, randomised in training, as gCooL uses it, with
-    the faster CPU slope sampler of :mod:`gcl.encoders.rrelu`); ``'rrelu-random-torch'``
-    (``nn.RReLU`` itself: torch's random stream, as in records made before that sampler);
-    ``'elu'``.
+    ``'rrelu-random'`` (``nn.RReLU``, randomised in training, as gCooL uses it); ``'elu'``.
     """
     table = {
         'relu': nn.ReLU,
         'prelu': nn.PReLU,
         'rrelu': _RReLUEval,
-        'rrelurandom': RandomizedLeakyReLU,
-        'rrelurandomtorch': nn.RReLU,
+        'rrelurandom': nn.RReLU,
         'elu': nn.ELU,
         'identity': nn.Identity,
     }
     key = name.lower().replace('-', '').replace('_', '')
     if key not in table:
         raise GCLConfigError(f'unknown activation {name!r}; choose one of: relu, prelu, rrelu, '
-                             'rrelu-random, rrelu-random-torch, elu, identity')
+                             'rrelu-random, elu, identity')
     return table[key]()
 
 

@@ -36,11 +36,6 @@ cosine vs Euclidean variant    ``similarity: cos``          ``community.similari
 ``rrelu`` is ``nn.RReLU``      ``activation: rrelu-random``  ``activation: rrelu`` (GCA's)
 =============================  ===========================  ===================================
 
-``activation: rrelu-random`` is ``nn.RReLU``'s function with gcl's CPU slope sampler
-(:mod:`gcl.encoders.rrelu`: the same distribution from another random stream, several times
-faster on CPU); ``activation: rrelu-random-torch`` is ``nn.RReLU`` itself, as in the records
-made before that sampler existed.
-
 Once :math:`\alpha(t) = 0` the community terms are not computed at all (they are multiplied by
 zero in the code): the encoder's gradients are identical; only the now unused centres no longer
 drift under weight decay.
