@@ -158,10 +158,11 @@ def _time_directions(features: Any, width: int, repeats: int) -> dict[str, dict[
             for name, dirs in times.items()}
 
 
-def _time_gcool_steps(repeats: int) -> dict[str, float]:
-    """Median seconds of a gCooL Coauthor-CS training step (node loss only, the last epoch's
-    setting) under the old tile rule and the new one, alternating."""
-    import gcl.kernels.sparse_features as sf
+def time_gcool_steps(repeats: int, module: Any, attribute: str,
+                     variants: dict[str, Any]) -> dict[str, float]:
+    """Median seconds of a gCooL Coauthor-CS training step (paper config, node loss only: the
+    last epoch's setting) with ``module.attribute`` set to each of ``variants`` in turn,
+    alternating, the first round a warm-up; the attribute is restored afterwards."""
     from gcl.config import load_config
     from gcl.data import load_dataset
     from gcl.methods import GCooL
@@ -173,19 +174,19 @@ def _time_gcool_steps(repeats: int) -> dict[str, float]:
     model = method.build(data)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(config['optim']['lr']))
     epoch = int(config['optim']['epochs'])
-    rules = {'old': _old_rule, 'new': sf.column_tile}
-    times: dict[str, list[float]] = {name: [] for name in rules}
+    original = getattr(module, attribute)
+    times: dict[str, list[float]] = {name: [] for name in variants}
     try:
         for _ in range(repeats + 1):
-            for name, rule in rules.items():
-                sf.column_tile = rule
+            for name, value in variants.items():
+                setattr(module, attribute, value)
                 start = time.perf_counter()
                 optimizer.zero_grad(set_to_none=True)
                 method.step(model, data, epoch).backward()
                 optimizer.step()
                 times[name].append(time.perf_counter() - start)
     finally:
-        sf.column_tile = rules['new']
+        setattr(module, attribute, original)
     return {name: statistics.median(v[1:]) for name, v in times.items()}
 
 
@@ -217,7 +218,10 @@ def tiles(args: argparse.Namespace) -> None:
                 for r, dirs in t.items()), flush=True)
             _save(results)
         if args.steps:
-            steps = _time_gcool_steps(args.step_repeats)
+            import gcl.kernels.sparse_features as sf
+
+            steps = time_gcool_steps(args.step_repeats, sf, 'column_tile',
+                                     {'old': _old_rule, 'new': sf.column_tile})
             part[f'gcool/coauthor-cs step@{threads}'] = {
                 'threads': threads, 'repeats': args.step_repeats,
                 **{f'{r}_step_s': v for r, v in steps.items()}}

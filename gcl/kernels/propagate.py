@@ -22,7 +22,7 @@ from torch import Tensor
 from gcl.utils.cache import TensorCache
 
 __all__ = ['gcn_csr_adjacency', 'gcn_adjacency', 'GCNAdjacency', 'csr_propagate',
-           'CachedAdjacency', 'column_tile', 'TILE_BYTES']
+           'CachedAdjacency', 'column_tile', 'sparse_mm', 'TILE_BYTES']
 
 
 def gcn_csr_adjacency(edge_index: Tensor, num_nodes: int, edge_weight: Tensor | None = None, *,
@@ -62,12 +62,30 @@ class GCNAdjacency(NamedTuple):
     self_weight: Tensor | None
 
 
+def sparse_mm(matrix: Tensor, dense: Tensor) -> Tensor:
+    """``matrix @ dense`` (CSR ``[A, B]`` times ``[B, C]``, not differentiable) into a new
+    ``[A, C]`` tensor.
+
+    On CPU :func:`torch.sparse.mm` zeroes a result, computes the product into a temporary and
+    copies it over: for Coauthor-CS's ``[18333, 7105]`` propagation, 0.34 s of product and
+    0.05-0.79 s of copying, depending on whether the memory was fresh
+    (``benchmarks/SPMM_OUT.md``). ``torch.addmm`` with ``out=`` and
+    ``beta=0`` writes the product in place and ignores the uninitialised ``out`` (no NaN from
+    it propagates); the numbers are the same bits.
+    """
+    if (dense.device.type != 'cpu' or matrix.layout != torch.sparse_csr
+            or (torch.is_grad_enabled() and dense.requires_grad)):   # out= is not differentiable
+        return torch.sparse.mm(matrix, dense)
+    out = dense.new_empty(matrix.size(0), dense.size(1))
+    return torch.addmm(out, matrix, dense, beta=0, out=out)
+
+
 def _spmm(matrix: Tensor, dense: Tensor, tile: int = 0) -> Tensor:
     """``matrix @ dense`` (CSR ``[A, B]`` times ``[B, C]``); with ``tile > 0``, ``tile`` columns
     of ``dense`` at a time (so each SpMM's dense operand fits in cache)."""
     if tile <= 0 or dense.size(1) <= tile:
-        return torch.sparse.mm(matrix, dense if tile <= 0 else dense.contiguous())
-    return torch.cat([torch.sparse.mm(matrix, dense[:, j:j + tile].contiguous())
+        return sparse_mm(matrix, dense if tile <= 0 else dense.contiguous())
+    return torch.cat([sparse_mm(matrix, dense[:, j:j + tile].contiguous())
                       for j in range(0, dense.size(1), tile)], dim=1)
 
 

@@ -89,3 +89,35 @@ def test_fast_path_on_coalesced_graph_matches_gcnconv_with_gradients(weighted: b
     out_b.pow(2).sum().backward()
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert_close(pb.grad, pa.grad)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_sparse_mm_gives_torch_sparse_mm_bits(dtype: torch.dtype) -> None:
+    from gcl.kernels.propagate import sparse_mm
+
+    x, edge_index = _graph()
+    matrix = gcn_adjacency(edge_index, 80, dtype=dtype).forward                  # CSR [80, 80]
+    dense = x.to(dtype)
+    for operand in (dense, dense.t().contiguous().t(), dense[:, :5]):          # any strides
+        assert torch.equal(sparse_mm(matrix, operand), torch.sparse.mm(matrix, operand))
+
+
+def test_addmm_out_with_beta_zero_ignores_what_out_held() -> None:
+    # sparse_mm writes into an uninitialised tensor; torch must not read it when beta = 0
+    x, edge_index = _graph()
+    matrix = gcn_adjacency(edge_index, 80, dtype=torch.float32).forward
+    dense = x.float()
+    out = torch.full((80, 12), float('nan'))
+    result = torch.addmm(out, matrix, dense, beta=0, out=out)
+    assert result.data_ptr() == out.data_ptr()
+    assert torch.equal(result, torch.sparse.mm(matrix, dense))
+
+
+def test_sparse_mm_stays_differentiable_under_grad_mode() -> None:
+    from gcl.kernels.propagate import sparse_mm
+
+    x, edge_index = _graph()
+    matrix = gcn_adjacency(edge_index, 80).forward.double()
+    dense = x.clone().requires_grad_()
+    sparse_mm(matrix, dense).sum().backward()                  # falls back to torch.sparse.mm
+    assert dense.grad is not None and dense.grad.shape == dense.shape
