@@ -13,6 +13,9 @@ Usage::
     GCL_DATASETS_PATH=../shared/datasets python benchmarks/bench_gcool.py --steps \
         --datasets amazon-photo coauthor-cs amazon-computers --repeats 3
     GCL_DATASETS_PATH=../shared/datasets python benchmarks/bench_gcool.py --deca
+    # two commits' steps: run it with PYTHONPATH set to a worktree of each
+    PYTHONPATH=../old-tree python benchmarks/bench_gcool.py --steps --datasets coauthor-cs \
+        --threads 2 --phases off --repeats 2
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -51,7 +55,8 @@ print(json.dumps({'seconds': sorted(times[1:])[len(times[1:]) // 2], 'value': fl
 '''
 
 
-def time_steps(name: str, repeats: int, warmup: int = 1) -> dict:
+def time_steps(name: str, repeats: int, warmup: int = 1,
+               phases: tuple[str, ...] = ('on', 'off')) -> dict:
     from gcl.config import load_config
     from gcl.data import load_dataset
     from gcl.methods import GCooL
@@ -69,6 +74,8 @@ def time_steps(name: str, repeats: int, warmup: int = 1) -> dict:
     out = {'dataset': name, 'epochs': epochs, 'H': config['encoder']['first_hidden'],
            'D': config['encoder']['hidden']}
     for phase, epoch in (('on', 1), ('off', epochs)):
+        if phase not in phases:
+            continue
         times = []
         for _ in range(repeats + warmup):
             start = time.perf_counter()
@@ -78,9 +85,11 @@ def time_steps(name: str, repeats: int, warmup: int = 1) -> dict:
             optimizer.step()
             times.append(time.perf_counter() - start)
         out[f'step_{phase}_s'] = statistics.median(times[warmup:])
+        out[f'steps_{phase}_s'] = times[warmup:]
     steps_on = min(epochs, int(rate * stride))
-    out['projected_run_min'] = (steps_on * out['step_on_s']
-                                + (epochs - steps_on) * out['step_off_s']) / 60
+    if 'step_on_s' in out and 'step_off_s' in out:
+        out['projected_run_min'] = (steps_on * out['step_on_s']
+                                    + (epochs - steps_on) * out['step_off_s']) / 60
     return out
 
 
@@ -91,17 +100,28 @@ def main() -> None:
     parser.add_argument('--datasets', nargs='+', default=['amazon-photo', 'coauthor-cs'])
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps first (--steps)')
+    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--phases', nargs='+', choices=['on', 'off'], default=['on', 'off'],
+                        help='which steps to time (--steps): community terms on, off')
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    print(f'# {time.strftime("%Y-%m-%d %H:%M")}, torch {torch.__version__}, 1 thread')
+    torch.set_num_threads(args.threads)
+    import gcl
+
+    print(f'# {time.strftime("%Y-%m-%d %H:%M")}, torch {torch.__version__}, '
+          f'{args.threads} thread(s), gcl from {Path(gcl.__file__).parent}')
     if args.steps:
         print('| dataset | H | D | epochs | s/step, community on | s/step, node only | '
               'projected run (min) |')
         print('|---|---|---|---|---|---|---|')
         for name in args.datasets:
-            r = time_steps(name, args.repeats, args.warmup)
-            print(f"| {name} | {r['H']} | {r['D']} | {r['epochs']} | {r['step_on_s']:.2f} | "
-                  f"{r['step_off_s']:.2f} | {r['projected_run_min']:.0f} |", flush=True)
+            r = time_steps(name, args.repeats, args.warmup, tuple(args.phases))
+            cells = [f"{r[k]:.2f}" if k in r else '-' for k in ('step_on_s', 'step_off_s')]
+            run = f"{r['projected_run_min']:.0f}" if 'projected_run_min' in r else '-'
+            print(f"| {name} | {r['H']} | {r['D']} | {r['epochs']} | {cells[0]} | {cells[1]} | "
+                  f"{run} |", flush=True)
+            for phase in args.phases:
+                print(f"# {name} {phase} steps: "
+                      + ', '.join(f'{t:.2f}' for t in r[f'steps_{phase}_s']), flush=True)
     if args.deca:
         print('| dataset | N | K | dense s | sparse s | speed-up | dense extra MB | '
               'sparse extra MB | |value diff| |')
