@@ -63,15 +63,16 @@ class GCNAdjacency(NamedTuple):
 
 
 def sparse_mm(matrix: Tensor, dense: Tensor) -> Tensor:
-    """``matrix @ dense`` (CSR ``[A, B]`` times ``[B, C]``, not differentiable) into a new
-    ``[A, C]`` tensor.
+    """``matrix @ dense`` (CSR ``[A, B]`` times ``[B, C]``) into a new ``[A, C]`` tensor.
 
     On CPU :func:`torch.sparse.mm` zeroes a result, computes the product into a temporary and
     copies it over: for Coauthor-CS's ``[18333, 7105]`` propagation, 0.34 s of product and
-    0.05-0.79 s of copying, depending on whether the memory was fresh
-    (``benchmarks/SPMM_OUT.md``). ``torch.addmm`` with ``out=`` and
-    ``beta=0`` writes the product in place and ignores the uninitialised ``out`` (no NaN from
-    it propagates); the numbers are the same bits.
+    0.04-0.79 s of copying on a 2-core AMD EPYC, depending on whether the memory was fresh.
+    ``torch.addmm`` with ``out=`` and ``beta=0`` writes the product in place and ignores the
+    uninitialised ``out`` (no NaN from it propagates), with the same bits: 1.22-1.60x per
+    propagation there (``benchmarks/SPMM_OUT.md``). ``out=`` records no autograd graph, so with
+    grad mode on and a ``dense`` that requires grad (double backward through
+    :class:`_SpMM`), and off CPU, this is :func:`torch.sparse.mm` itself.
     """
     if (dense.device.type != 'cpu' or matrix.layout != torch.sparse_csr
             or (torch.is_grad_enabled() and dense.requires_grad)):   # out= is not differentiable
