@@ -7,12 +7,15 @@ alternating rounds of one process (the first a warm-up), with the results compar
 - the GCN propagation through Coauthor-CS's normalised adjacency at gCooL's widths (7,105 and
   300 channels) and through Cora's at 512;
 - ``--steps``: a whole gCooL Coauthor-CS training step (paper config, node loss only) with the
-  encoder's SpMMs going through each, at ``--step-threads``.
+  encoder's SpMMs going through each, at ``--step-threads``;
+- ``--memory``: the peak RSS that one product adds, each variant in a fresh process (peak RSS
+  only grows), at each case's shape.
 
 Usage::
 
     GCL_DATASETS_PATH=../shared/datasets python benchmarks/bench_spmm_out.py --threads 1 2 \\
         --steps --step-threads 2
+    GCL_DATASETS_PATH=../shared/datasets python benchmarks/bench_spmm_out.py --memory-only
     python benchmarks/bench_spmm_out.py --render
 
 Results: ``benchmarks/results/spmm_out.json``, rendered as ``benchmarks/SPMM_OUT.md``.
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,6 +60,39 @@ def time_products(dataset: str, width: int, repeats: int) -> dict[str, Any]:
             **{name: statistics.median(v[1:]) for name, v in times.items()}}
 
 
+def _memory_child(variant: str, dataset: str, width: int) -> None:
+    """In a fresh process: the peak RSS (MB) one product adds beyond its operands."""
+    from gcl.data import load_dataset
+    from gcl.kernels.propagate import gcn_adjacency, sparse_mm
+
+    data = load_dataset(dataset)
+    matrix = gcn_adjacency(data.edge_index, data.num_nodes).forward
+    dense = torch.randn(data.num_nodes, width, generator=torch.Generator().manual_seed(0))
+    fn = torch.sparse.mm if variant == 'torch' else sparse_mm
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = fn(matrix, dense)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({'extra_mb': (after - before) / 1024,
+                      'result_mb': out.numel() * out.element_size() / 2 ** 20}))
+
+
+def measure_memory() -> list[dict[str, Any]]:
+    rows = []
+    for dataset, width in CASES:
+        row: dict[str, Any] = {'dataset': dataset, 'width': width}
+        for variant in ('torch', 'gcl'):
+            proc = subprocess.run([sys.executable, __file__, '--memory-child', variant, dataset,
+                                   str(width)], capture_output=True, text=True, check=True)
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            row[f'{variant}_extra_mb'] = out['extra_mb']
+            row['result_mb'] = out['result_mb']
+        print(f'{dataset} x {width}: peak RSS added by one product: torch '
+              f'{row["torch_extra_mb"]:.0f} MB, gcl {row["gcl_extra_mb"]:.0f} MB '
+              f'(result {row["result_mb"]:.0f} MB)', flush=True)
+        rows.append(row)
+    return rows
+
+
 def render() -> None:
     from gcl.utils.io import atomic_write_text
 
@@ -80,6 +118,15 @@ def render() -> None:
         for s in r['steps']:
             lines.append(f'| {s["threads"]} | {s["repeats"]} | {s["torch"]:.2f} | '
                          f'{s["gcl"]:.2f} | {s["torch"] / s["gcl"]:.2f}x |')
+    if r.get('memory'):
+        lines += ['', '## Peak memory one product adds (fresh process per variant)', '',
+                  f'`... bench_spmm_out.py --memory-only` ({r.get("memory_date", "?")}): the '
+                  'rise of the peak RSS across one call, beyond the operands; the result itself '
+                  'is counted.', '', '| graph | channels | result MB | torch MB | gcl MB |',
+                  '|---|---|---|---|---|']
+        for m in r['memory']:
+            lines.append(f'| {m["dataset"]} | {m["width"]:,} | {m["result_mb"]:.0f} | '
+                         f'{m["torch_extra_mb"]:.0f} | {m["gcl_extra_mb"]:.0f} |')
     if r.get('note'):
         lines += ['', r['note']]
     atomic_write_text(REPORT, '\n'.join(lines) + '\n')
@@ -95,8 +142,24 @@ def main() -> None:
     parser.add_argument('--step-repeats', type=int, default=3)
     parser.add_argument('--conditions', default='nothing else running')
     parser.add_argument('--render', action='store_true', help='only rewrite SPMM_OUT.md')
+    parser.add_argument('--memory-only', action='store_true',
+                        help='measure the peak RSS part alone and add it to the results')
+    parser.add_argument('--memory-child', nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_child:
+        variant, dataset, width = args.memory_child
+        _memory_child(variant, dataset, int(width))
+        return
     if args.render:
+        render()
+        return
+    if args.memory_only:
+        from gcl.utils.io import atomic_write_text
+
+        results = json.loads(RESULTS.read_text())
+        results['memory'] = measure_memory()
+        results['memory_date'] = time.strftime('%Y-%m-%d %H:%M')
+        atomic_write_text(RESULTS, json.dumps(results, indent=2) + '\n')
         render()
         return
     from gcl.kernels.gemm import cpu_generation
