@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -122,6 +123,8 @@ def main() -> None:
             for phase in args.phases:
                 print(f"# {name} {phase} steps: "
                       + ', '.join(f'{t:.2f}' for t in r[f'steps_{phase}_s']), flush=True)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+            print(f'# peak RSS of this process so far: {peak:.2f} GB', flush=True)
     if args.deca:
         print('| dataset | N | K | dense s | sparse s | speed-up | dense extra MB | '
               'sparse extra MB | |value diff| |')
