@@ -27,9 +27,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
+from timing import alternate
 
 DECA_VARIANT = r'''
 import json, resource, sys, time, torch
@@ -56,8 +59,9 @@ print(json.dumps({'seconds': sorted(times[1:])[len(times[1:]) // 2], 'value': fl
 '''
 
 
-def time_steps(name: str, repeats: int, warmup: int = 1,
-               phases: tuple[str, ...] = ('on', 'off')) -> dict:
+def gcool_step(name: str) -> tuple[Callable[[int], None], dict]:
+    """A training step of gCooL at the shipped config of dataset ``name`` (Adam with the
+    config's lr and weight decay), as a callable of the epoch, and the config."""
     from gcl.config import load_config
     from gcl.data import load_dataset
     from gcl.methods import GCooL
@@ -69,6 +73,18 @@ def time_steps(name: str, repeats: int, warmup: int = 1,
     model = method.build(data)
     optimizer = torch.optim.Adam(model.parameters(), lr=float(config['optim']['lr']),
                                  weight_decay=float(config['optim']['weight_decay']))
+
+    def step(epoch: int) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        method.step(model, data, epoch).backward()
+        optimizer.step()
+
+    return step, config
+
+
+def time_steps(name: str, repeats: int, warmup: int = 1,
+               phases: tuple[str, ...] = ('on', 'off')) -> dict:
+    step, config = gcool_step(name)
     stride = float(config['community']['stride'])
     rate = float(config['community']['alpha_rate'])
     epochs = int(config['optim']['epochs'])
@@ -80,10 +96,7 @@ def time_steps(name: str, repeats: int, warmup: int = 1,
         times = []
         for _ in range(repeats + warmup):
             start = time.perf_counter()
-            optimizer.zero_grad(set_to_none=True)
-            loss = method.step(model, data, epoch)
-            loss.backward()
-            optimizer.step()
+            step(epoch)
             times.append(time.perf_counter() - start)
         out[f'step_{phase}_s'] = statistics.median(times[warmup:])
         out[f'steps_{phase}_s'] = times[warmup:]
@@ -92,6 +105,27 @@ def time_steps(name: str, repeats: int, warmup: int = 1,
         out['projected_run_min'] = (steps_on * out['step_on_s']
                                     + (epochs - steps_on) * out['step_off_s']) / 60
     return out
+
+
+def time_gcool_steps(repeats: int, module: Any, attribute: str, variants: dict[str, Any],
+                     name: str = 'coauthor-cs') -> dict[str, float]:
+    """Median seconds of a gCooL training step on ``name`` (node loss only: the last epoch's
+    setting) with ``module.attribute`` set to each of ``variants`` in turn
+    (:func:`timing.alternate`); the attribute is restored afterwards."""
+    step, config = gcool_step(name)
+    epoch = int(config['optim']['epochs'])
+    original = getattr(module, attribute)
+
+    def run(value: Any) -> Callable[[], None]:
+        def fn() -> None:
+            setattr(module, attribute, value)
+            step(epoch)
+        return fn
+
+    try:
+        return alternate({label: run(value) for label, value in variants.items()}, repeats)
+    finally:
+        setattr(module, attribute, original)
 
 
 def main() -> None:

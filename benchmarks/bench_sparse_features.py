@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from timing import alternate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'benchmarks' / 'results' / 'sparse_features.json'
@@ -137,8 +138,8 @@ def _old_rule(rows: int, itemsize: int = 4) -> int:
 
 def _time_directions(features: Any, width: int, repeats: int) -> dict[str, dict[str, float]]:
     """Median seconds of the forward SpMM ``X @ W^T`` and the backward one ``X^T @ dY`` at
-    ``width`` columns, under the old and the new tile rule, alternating rule by rule each
-    round so that the machine's drift hits both."""
+    ``width`` columns, under the old and the new tile rule, alternating
+    (:func:`timing.alternate`) so that the machine's drift hits both."""
     from gcl.kernels.propagate import _spmm, column_tile
 
     g = torch.Generator().manual_seed(0)
@@ -146,48 +147,14 @@ def _time_directions(features: Any, width: int, repeats: int) -> dict[str, dict[
     weight_t = torch.randn(f, width, generator=g)                    # W^T [F, C]
     grad = torch.randn(n, width, generator=g)                        # dY [N, C]
     rules = {'old': _old_rule, 'new': column_tile}
-    times: dict[str, dict[str, list[float]]] = {r: {'forward': [], 'backward': []} for r in rules}
-    for _ in range(repeats + 1):                                     # the first round warms up
-        for name, rule in rules.items():
-            for direction, matrix, dense in (('forward', features.matrix, weight_t),
-                                             ('backward', features.transposed, grad)):
-                start = time.perf_counter()
-                _spmm(matrix, dense, rule(matrix.size(1)))
-                times[name][direction].append(time.perf_counter() - start)
-    return {name: {d: statistics.median(v[1:]) for d, v in dirs.items()}
-            for name, dirs in times.items()}
+    operands = {'forward': (features.matrix, weight_t), 'backward': (features.transposed, grad)}
 
+    def product(rule: Any, matrix: torch.Tensor, dense: torch.Tensor) -> Any:
+        return lambda: _spmm(matrix, dense, rule(matrix.size(1)))
 
-def time_gcool_steps(repeats: int, module: Any, attribute: str,
-                     variants: dict[str, Any]) -> dict[str, float]:
-    """Median seconds of a gCooL Coauthor-CS training step (paper config, node loss only: the
-    last epoch's setting) with ``module.attribute`` set to each of ``variants`` in turn,
-    alternating, the first round a warm-up; the attribute is restored afterwards."""
-    from gcl.config import load_config
-    from gcl.data import load_dataset
-    from gcl.methods import GCooL
-
-    config = load_config('gcool', 'coauthor-cs')
-    data = load_dataset('coauthor-cs')
-    method = GCooL(config, random_state=0)
-    method.prepare(data)
-    model = method.build(data)
-    optimizer = torch.optim.Adam(model.parameters(), lr=float(config['optim']['lr']))
-    epoch = int(config['optim']['epochs'])
-    original = getattr(module, attribute)
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    try:
-        for _ in range(repeats + 1):
-            for name, value in variants.items():
-                setattr(module, attribute, value)
-                start = time.perf_counter()
-                optimizer.zero_grad(set_to_none=True)
-                method.step(model, data, epoch).backward()
-                optimizer.step()
-                times[name].append(time.perf_counter() - start)
-    finally:
-        setattr(module, attribute, original)
-    return {name: statistics.median(v[1:]) for name, v in times.items()}
+    t = alternate({(r, d): product(rule, *operands[d]) for r, rule in rules.items()
+                   for d in operands}, repeats)
+    return {r: {d: t[(r, d)] for d in operands} for r in rules}
 
 
 def tiles(args: argparse.Namespace) -> None:
@@ -218,6 +185,8 @@ def tiles(args: argparse.Namespace) -> None:
                 for r, dirs in t.items()), flush=True)
             _save(results)
         if args.steps:
+            from bench_gcool import time_gcool_steps
+
             import gcl.kernels.sparse_features as sf
 
             steps = time_gcool_steps(args.step_repeats, sf, 'column_tile',

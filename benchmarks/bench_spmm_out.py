@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from timing import alternate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'benchmarks' / 'results' / 'spmm_out.json'
@@ -41,33 +41,34 @@ REPORT = ROOT / 'benchmarks' / 'SPMM_OUT.md'
 CASES = [('coauthor-cs', 7105), ('coauthor-cs', 300), ('cora', 512)]
 
 
-def time_products(dataset: str, width: int, repeats: int) -> dict[str, Any]:
+def _operands(dataset: str, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``dataset``'s GCN-normalised adjacency (CSR ``[N, N]``) and a ``[N, width]`` signal."""
     from gcl.data import load_dataset
-    from gcl.kernels.propagate import gcn_adjacency, sparse_mm
-
-    data = load_dataset(dataset)
-    matrix = gcn_adjacency(data.edge_index, data.num_nodes).forward          # CSR [N, N]
-    dense = torch.randn(data.num_nodes, width, generator=torch.Generator().manual_seed(0))
-    variants = {'torch': torch.sparse.mm, 'gcl': sparse_mm}
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeats + 1):
-        for name, fn in variants.items():
-            start = time.perf_counter()
-            fn(matrix, dense)
-            times[name].append(time.perf_counter() - start)
-    same = torch.equal(torch.sparse.mm(matrix, dense), sparse_mm(matrix, dense))
-    return {'nodes': data.num_nodes, 'nnz': int(matrix.values().numel()), 'same_bits': same,
-            **{name: statistics.median(v[1:]) for name, v in times.items()}}
-
-
-def _memory_child(variant: str, dataset: str, width: int) -> None:
-    """In a fresh process: the peak RSS (MB) one product adds beyond its operands."""
-    from gcl.data import load_dataset
-    from gcl.kernels.propagate import gcn_adjacency, sparse_mm
+    from gcl.kernels.propagate import gcn_adjacency
 
     data = load_dataset(dataset)
     matrix = gcn_adjacency(data.edge_index, data.num_nodes).forward
     dense = torch.randn(data.num_nodes, width, generator=torch.Generator().manual_seed(0))
+    return matrix, dense
+
+
+def time_products(dataset: str, width: int, repeats: int) -> dict[str, Any]:
+    from gcl.kernels.propagate import sparse_mm
+
+    matrix, dense = _operands(dataset, width)
+    variants = {'torch': torch.sparse.mm, 'gcl': sparse_mm}
+    t = alternate({name: (lambda fn=fn: fn(matrix, dense)) for name, fn in variants.items()},
+                  repeats)
+    same = torch.equal(torch.sparse.mm(matrix, dense), sparse_mm(matrix, dense))
+    return {'nodes': matrix.size(0), 'nnz': int(matrix.values().numel()), 'same_bits': same,
+            **t}
+
+
+def _memory_child(variant: str, dataset: str, width: int) -> None:
+    """In a fresh process: the peak RSS (MB) one product adds beyond its operands."""
+    from gcl.kernels.propagate import sparse_mm
+
+    matrix, dense = _operands(dataset, width)
     fn = torch.sparse.mm if variant == 'torch' else sparse_mm
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = fn(matrix, dense)
@@ -182,10 +183,9 @@ def main() -> None:
                   f'gcl {t["gcl"]:.4f} s, same bits {t["same_bits"]}', flush=True)
             save()
     if args.steps:
-        import gcl.kernels.propagate as propagate
+        from bench_gcool import time_gcool_steps
 
-        sys.path.insert(0, str(ROOT / 'benchmarks'))
-        from bench_sparse_features import time_gcool_steps
+        import gcl.kernels.propagate as propagate
 
         for threads in args.step_threads:
             torch.set_num_threads(threads)
