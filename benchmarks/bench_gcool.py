@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -141,6 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import gcl
+    from gcl.train.record import peak_rss_mb
 
     print(f'# {time.strftime("%Y-%m-%d %H:%M")}, torch {torch.__version__}, '
           f'{args.threads} thread(s), gcl from {Path(gcl.__file__).parent}')
@@ -157,8 +157,7 @@ def main() -> None:
             for phase in args.phases:
                 print(f"# {name} {phase} steps: "
                       + ', '.join(f'{t:.2f}' for t in r[f'steps_{phase}_s']), flush=True)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-            print(f'# peak RSS of this process so far: {peak:.2f} GB', flush=True)
+            print(f'# peak RSS of this process so far: {peak_rss_mb() / 1024:.2f} GB', flush=True)
     if args.deca:
         print('| dataset | N | K | dense s | sparse s | speed-up | dense extra MB | '
               'sparse extra MB | |value diff| |')

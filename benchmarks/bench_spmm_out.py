@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -67,13 +66,13 @@ def time_products(dataset: str, width: int, repeats: int) -> dict[str, Any]:
 def _memory_child(variant: str, dataset: str, width: int) -> None:
     """In a fresh process: the peak RSS (MB) one product adds beyond its operands."""
     from gcl.kernels.propagate import sparse_mm
+    from gcl.train.record import peak_rss_mb
 
     matrix, dense = _operands(dataset, width)
     fn = torch.sparse.mm if variant == 'torch' else sparse_mm
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_mb()
     out = fn(matrix, dense)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({'extra_mb': (after - before) / 1024,
+    print(json.dumps({'extra_mb': peak_rss_mb() - before,
                       'result_mb': out.numel() * out.element_size() / 2 ** 20}))
 
 
