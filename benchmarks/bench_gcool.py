@@ -34,9 +34,10 @@ import torch
 from timing import alternate
 
 DECA_VARIANT = r'''
-import json, resource, sys, time, torch
+import json, sys, time, torch
 from gcl.community import deca_loss, deca_loss_dense, soft_assignment
 from gcl.data import load_dataset
+from gcl.train.record import peak_rss_mb
 torch.set_num_threads(1)
 variant, name, k, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 data = load_dataset(name)
@@ -44,7 +45,7 @@ gen = torch.Generator().manual_seed(0)
 h = torch.nn.functional.normalize(torch.randn(data.num_nodes, 64, generator=gen), dim=1)
 centers = torch.randn(k, 64, generator=gen, requires_grad=True)
 fn = deca_loss if variant == 'sparse' else deca_loss_dense
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = peak_rss_mb()
 times = []
 for _ in range(repeats + 1):
     start = time.perf_counter()
@@ -52,9 +53,9 @@ for _ in range(repeats + 1):
     loss.backward()
     times.append(time.perf_counter() - start)
     centers.grad = None
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = peak_rss_mb()
 print(json.dumps({'seconds': sorted(times[1:])[len(times[1:]) // 2], 'value': float(loss),
-                  'peak_mb': peak / 1024, 'extra_mb': (peak - base) / 1024}))
+                  'peak_mb': peak, 'extra_mb': peak - base}))
 '''
 
 
